@@ -1,0 +1,187 @@
+"""Command line entry point: `wyoming-kokoro` / `python -m wyoming_kokoro`.
+
+Follows wyoming-piper's conventions: --uri, --data-dir, --voice, --debug,
+extra arguments from an environment variable (WYOMING_KOKORO_ARGS). The
+command line overrides the YAML config. Every user mistake (bad flag, bad
+config value, missing or wrong model file) ends with one readable line on
+stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import shlex
+import sys
+import time
+from functools import partial
+from pathlib import Path
+from typing import Any, Sequence
+
+from wyoming.server import AsyncServer
+
+from . import __version__
+from .config import ConfigError, load_file, merge, physical_cores, samples_per_chunk, validate
+from .engine import Engine, EngineSettings
+from .handler import KokoroEventHandler, Service, ServiceSettings
+from .infer import KokoroModel, ModelError, SessionOptions
+from .model_files import locate_model_files
+from .phonemize import MISAKI_LANGUAGES, misaki_available
+from .scheduler import Scheduler
+from .text import TextPipeline
+from .voices import load_voices
+
+_LOGGER = logging.getLogger("wyoming_kokoro")
+
+ENV_ARGS = "WYOMING_KOKORO_ARGS"
+
+
+class UsageError(Exception):
+    """Reported as one line and exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, not usage + message
+        raise UsageError(message)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="wyoming-kokoro", description="Kokoro-82M TTS over the Wyoming protocol")
+    parser.add_argument("--uri", default="tcp://0.0.0.0:10210",
+                        help="tcp://HOST:PORT, unix://PATH or stdio:// (default: %(default)s)")
+    parser.add_argument("--config", type=Path, help="YAML configuration file")
+    parser.add_argument("--data-dir", action="append", default=[], type=Path,
+                        help="directory with model files (repeatable)")
+    parser.add_argument("--model", type=Path, help="Kokoro ONNX model file (used as given)")
+    parser.add_argument("--voices", type=Path, help="Kokoro voices file (.npz / voices-v1.0.bin)")
+    parser.add_argument("--voice", help="default voice (default: af_heart)")
+    parser.add_argument("--speed", type=float, help="speaking rate, 0.5-2.0 (default: 1.0)")
+    parser.add_argument("--no-streaming", action="store_true", help="do not advertise streaming")
+    parser.add_argument("--debug", action="store_true", help="log DEBUG messages")
+    parser.add_argument("--version", action="version", version=__version__)
+    return parser
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    args = list(sys.argv[1:] if argv is None else argv)
+    extra = os.environ.get(ENV_ARGS, "").strip()
+    if extra:
+        try:
+            args = shlex.split(extra) + args
+        except ValueError as error:
+            raise UsageError(f"{ENV_ARGS}: {error}") from None
+    return build_parser().parse_args(args)
+
+
+def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
+    """YAML file (if any) with command-line values on top, validated."""
+    raw: dict[str, Any] = load_file(args.config) if args.config else {}
+    source = str(args.config) if args.config else "command line"
+    overrides: dict[str, Any] = {}
+    if args.voice is not None:
+        overrides["voice"] = args.voice
+    if args.speed is not None:
+        overrides["speed"] = args.speed
+    if args.no_streaming:
+        overrides["streaming"] = False
+    if args.data_dir:
+        overrides["data_dirs"] = [str(d) for d in args.data_dir]
+    if args.model is not None:
+        overrides["model"] = str(args.model)
+    if args.voices is not None:
+        overrides["voices"] = str(args.voices)
+    return validate(merge(raw, overrides), source)
+
+
+def session_options(config: dict[str, Any]) -> SessionOptions:
+    threads = config["threads"]
+    arena = config["arena"]
+    return SessionOptions(
+        providers=config["provider"],
+        intra_op_threads=threads["intra_op"] or max(1, physical_cores() // config["workers"]),
+        inter_op_threads=threads["inter_op"],
+        arena=arena["enabled"],
+        arena_max_mb=arena["max_mb"],
+        arena_shrink=arena["shrink"],
+        provider_timeout=config["provider_timeout"],
+    )
+
+
+def warmup_lengths(config: dict[str, Any]) -> list[int]:
+    """Token counts the segmenter will produce: first, then growing to the cap."""
+    seg = config["segment"]
+    lengths, n = [], seg["first_tokens"]
+    while n < seg["max_tokens"]:
+        lengths.append(n)
+        n = max(n + 1, int(n * 2))
+    lengths.append(seg["max_tokens"])
+    return lengths
+
+
+def build_service(config: dict[str, Any]) -> Service:
+    started = time.monotonic()
+    model_path, voices_path = locate_model_files(config)
+    hidden = tuple(lang for lang in MISAKI_LANGUAGES if not misaki_available(lang))
+    voices = load_voices(voices_path, hide_languages=hidden)
+    if config["voice"] not in voices:
+        raise ConfigError(f"voice: {config['voice']!r} is not in {voices_path} "
+                          f"(have e.g. {', '.join(list(voices)[:5])})")
+    model = KokoroModel(model_path, session_options(config))
+    if config["warmup"]:
+        seconds = model.warm_up(warmup_lengths(config), voices[config["voice"]].style(32))
+        _LOGGER.info("Warmed up in %.1f s", seconds)
+    seg = config["segment"]
+    engine = Engine(
+        model, voices, Scheduler(config["workers"]),
+        EngineSettings(
+            sentence_silence=config["sentence_silence"], clause_silence=seg["clause_silence"],
+            first_tokens=seg["first_tokens"], growth=seg["growth"], max_tokens=seg["max_tokens"],
+        ),
+        prepare=TextPipeline().phonemes,
+    )
+    service = Service(engine, ServiceSettings(
+        default_voice=config["voice"], speed=config["speed"], streaming=config["streaming"],
+        samples_per_chunk=samples_per_chunk(config, 24000), max_text_chars=config["max_text_chars"],
+    ))
+    _LOGGER.info("Ready: %d voices, model %s on %s, started in %.1f s", len(voices), model_path.name,
+                 model.provider, time.monotonic() - started)
+    return service
+
+
+async def serve(uri: str, service: Service) -> None:
+    server = AsyncServer.from_uri(uri)
+    _LOGGER.info("Serving on %s", uri)
+    try:
+        await server.run(partial(KokoroEventHandler, service))
+    finally:
+        service.engine.scheduler.close()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = parse_args(argv)
+        logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+        config = resolve_config(args)
+        AsyncServer.from_uri(args.uri)  # check the URI before the slow model load
+        service = build_service(config)
+    except (UsageError, ConfigError, ModelError) as error:
+        print(f"wyoming-kokoro: error: {error}", file=sys.stderr)
+        return 2
+    except ValueError as error:  # bad URI, unreadable voices file
+        print(f"wyoming-kokoro: error: {error}", file=sys.stderr)
+        return 2
+    try:
+        asyncio.run(serve(args.uri, service))
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:  # e.g. address already in use
+        print(f"wyoming-kokoro: error: {args.uri}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,93 @@
+"""Model audio -> evenly sized 16-bit PCM chunks, with seamless joins.
+
+Each model call returns float audio with its own edge silence. Played back
+to back, segments would be separated by random-length gaps, so the edges are
+trimmed (keeping a few ms so onsets are not clipped) and the pause that the
+punctuation calls for is put back: the sentence pause, the clause pause, or
+none inside a clause. Chunks all hold `samples_per_chunk` samples (except
+the very last of a stream), which satellites with small buffers prefer.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import SAMPLE_RATE
+from .segment import CLAUSE, SENTENCE
+
+_FRAME = SAMPLE_RATE // 100  # 10 ms
+_KEEP = SAMPLE_RATE * 15 // 1000  # keep 15 ms around speech
+_SILENCE_RATIO = 0.02  # a frame quieter than 2 % of the loudest frame (-34 dB) is silence
+
+
+def trim(audio: np.ndarray, *, start: bool = True, end: bool = True) -> np.ndarray:
+    """Cut leading/trailing silence, keeping a short margin."""
+    if audio.size < 2 * _FRAME:
+        return audio
+    frames = audio[: audio.size // _FRAME * _FRAME].reshape(-1, _FRAME)
+    rms = np.sqrt(np.mean(frames.astype(np.float64) ** 2, axis=1))
+    loud = np.flatnonzero(rms > rms.max() * _SILENCE_RATIO)
+    if loud.size == 0:
+        return audio[:0]
+    first = max(0, loud[0] * _FRAME - _KEEP) if start else 0
+    last = min(audio.size, (loud[-1] + 1) * _FRAME + _KEEP) if end else audio.size
+    return audio[first:last]
+
+
+def pause_seconds(boundary: str, sentence: float, clause: float) -> float:
+    if boundary == SENTENCE:
+        return sentence
+    if boundary == CLAUSE:
+        return clause
+    return 0.0
+
+
+def to_pcm16(audio: np.ndarray) -> bytes:
+    """float32 in [-1, 1] -> little-endian int16 bytes (clipped, never wrapped)."""
+    return (np.clip(audio, -1.0, 1.0) * 32767.0).astype("<i2").tobytes()
+
+
+class Chunker:
+    """Re-slices a stream of PCM pieces into fixed-size chunks."""
+
+    def __init__(self, samples_per_chunk: int, sample_width: int = 2) -> None:
+        self.chunk_bytes = samples_per_chunk * sample_width
+        self.sample_width = sample_width
+        self._pending = bytearray()
+        self.samples_sent = 0
+
+    def feed(self, pcm: bytes) -> list[bytes]:
+        self._pending += pcm
+        whole = len(self._pending) // self.chunk_bytes * self.chunk_bytes
+        return self._take(whole)
+
+    def flush(self) -> list[bytes]:
+        return self._take(len(self._pending))
+
+    def _take(self, size: int) -> list[bytes]:
+        data, self._pending = bytes(self._pending[:size]), self._pending[size:]
+        chunks = [data[i : i + self.chunk_bytes] for i in range(0, size, self.chunk_bytes)]
+        return chunks
+
+    def timestamp_ms(self) -> int:
+        """Start time of the next chunk, in ms from the start of the stream."""
+        return self.samples_sent * 1000 // SAMPLE_RATE
+
+    def sent(self, chunk: bytes) -> None:
+        self.samples_sent += len(chunk) // self.sample_width
+
+
+def finish_segment(audio: np.ndarray, boundary: str, *, last: bool,
+                   sentence_silence: float, clause_silence: float) -> np.ndarray:
+    """Trim a segment's edge silence and append the pause it ends with.
+
+    The stream's very start is trimmed too (time to first sound); its very
+    end gets no trailing pause, which would only delay audio-stop.
+    """
+    audio = trim(audio, start=True, end=True)
+    if last:
+        return audio
+    pause = pause_seconds(boundary, sentence_silence, clause_silence)
+    if pause <= 0:
+        return audio
+    return np.concatenate([audio, np.zeros(int(pause * SAMPLE_RATE), dtype=np.float32)])

@@ -1,0 +1,180 @@
+"""Configuration: YAML file validated by voluptuous, command line on top.
+
+Every key has a default here and a comment in the shipped config.yaml, so a
+user never needs a config file, and one wrong value gets one clear line
+naming the key and what is allowed (exit code 2), never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+import yaml
+
+CHUNK_PROFILES = {"low-latency": 0.040, "stable": 0.050, "safe": 0.100}
+"""Seconds of audio per AudioChunk event."""
+
+PROVIDER_ALIASES = {
+    "cpu": "CPUExecutionProvider",
+    "cuda": "CUDAExecutionProvider",
+    "tensorrt": "TensorrtExecutionProvider",
+    "rocm": "ROCMExecutionProvider",
+    "coreml": "CoreMLExecutionProvider",
+    "openvino": "OpenVINOExecutionProvider",
+    "directml": "DmlExecutionProvider",
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded for the user (one line)."""
+
+
+def _provider_name(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise vol.Invalid("expected a provider name such as CPUExecutionProvider")
+    return PROVIDER_ALIASES.get(value.lower(), value)
+
+
+def _providers(value: Any) -> Any:
+    if value == "auto":
+        return value
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value:
+        raise vol.Invalid("expected 'auto' or a list of ONNX Runtime execution providers")
+    return [_provider_name(v) for v in value]
+
+
+def _number(low: float, high: float, *, integer: bool = False):
+    return vol.All(int if integer else vol.Coerce(float), vol.Range(min=low, max=high))
+
+
+_THREADS = vol.Schema({
+    vol.Optional("intra_op", default=None): vol.Any(None, _number(1, 256, integer=True)),
+    vol.Optional("inter_op", default=1): _number(1, 64, integer=True),
+})
+
+_ARENA = vol.Schema({
+    vol.Optional("enabled", default=True): bool,
+    vol.Optional("max_mb", default=None): vol.Any(None, _number(16, 65536, integer=True)),
+    vol.Optional("shrink", default=True): bool,
+})
+
+_SEGMENT = vol.Schema({
+    vol.Optional("first_tokens", default=24): _number(4, 510, integer=True),
+    vol.Optional("growth", default=1.5): _number(0.25, 8),
+    vol.Optional("max_tokens", default=250): _number(16, 510, integer=True),
+    vol.Optional("clause_silence", default=0.1): _number(0, 5),
+})
+
+_CACHE = vol.Schema({
+    vol.Optional("enabled", default=True): bool,
+    vol.Optional("max_mb", default=32): _number(0, 4096),
+    vol.Optional("max_chars", default=120): _number(1, 100000, integer=True),
+})
+
+SCHEMA = vol.Schema({
+    vol.Optional("voice", default="af_heart"): str,
+    vol.Optional("speed", default=1.0): _number(0.5, 2.0),
+    vol.Optional("sentence_silence", default=0.2): _number(0, 5),
+    vol.Optional("max_text_chars", default=20000): _number(1, 10_000_000, integer=True),
+    vol.Optional("chunk_profile", default="stable"): vol.In(list(CHUNK_PROFILES)),
+    vol.Optional("samples_per_chunk", default=None): vol.Any(None, _number(64, 240000, integer=True)),
+    vol.Optional("streaming", default=True): bool,
+    vol.Optional("provider", default="auto"): _providers,
+    vol.Optional("provider_timeout", default=120): _number(1, 3600),
+    vol.Optional("threads", default={}): _THREADS,
+    vol.Optional("workers", default=1): _number(1, 16, integer=True),
+    vol.Optional("arena", default={}): _ARENA,
+    vol.Optional("segment", default={}): _SEGMENT,
+    vol.Optional("cache", default={}): _CACHE,
+    vol.Optional("warmup", default=True): bool,
+    vol.Optional("data_dirs", default=[]): [str],
+    vol.Optional("model", default=None): vol.Any(None, str),
+    vol.Optional("voices", default=None): vol.Any(None, str),
+}, extra=vol.PREVENT_EXTRA)
+
+
+def _describe_error(error: vol.Invalid, source: str) -> str:
+    key = ".".join(str(p) for p in error.path) or "(top level)"
+    message = error.error_message or str(error)
+    if message == "extra keys not allowed":
+        allowed = _allowed_keys(error.path[:-1])
+        message = f"unknown key; allowed: {', '.join(allowed)}"
+    return f"{source}: {key}: {message}"
+
+
+def _allowed_keys(path: list) -> list[str]:
+    schema: Any = SCHEMA
+    for part in path:
+        schema = {str(k): v for k, v in schema.schema.items()}.get(str(part))
+        if not isinstance(schema, vol.Schema):
+            return []
+    return sorted(str(k) for k in schema.schema)
+
+
+def validate(raw: dict[str, Any], source: str = "config") -> dict[str, Any]:
+    """Apply defaults and check every value; ConfigError names the bad key."""
+    try:
+        return SCHEMA(raw)
+    except vol.MultipleInvalid as errors:
+        raise ConfigError(_describe_error(errors.errors[0], source)) from None
+    except vol.Invalid as error:
+        raise ConfigError(_describe_error(error, source)) from None
+
+
+def load_file(path: Path) -> dict[str, Any]:
+    """Read a YAML config file (not yet validated)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"config file {path}: {error.strerror or error}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"config file {path}{where}: not valid YAML") from None
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config file {path}: expected a mapping of keys to values")
+    return raw
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Overlay `overrides` on `base`, one level of nested mappings deep."""
+    merged = dict(base)
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = {**merged[key], **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def physical_cores() -> int:
+    """Physical cores: ONNX Runtime gains nothing from hyper-threads here."""
+    try:
+        pairs = set()
+        physical = core = None
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("physical id"):
+                physical = line.split(":")[1].strip()
+            elif line.startswith("core id"):
+                core = line.split(":")[1].strip()
+                pairs.add((physical, core))
+        if pairs:
+            return min(len(pairs), os.cpu_count() or len(pairs))
+    except OSError:
+        pass
+    return os.cpu_count() or 1
+
+
+def samples_per_chunk(config: dict[str, Any], sample_rate: int) -> int:
+    if config["samples_per_chunk"]:
+        return int(config["samples_per_chunk"])
+    return int(round(CHUNK_PROFILES[config["chunk_profile"]] * sample_rate))

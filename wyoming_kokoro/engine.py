@@ -1,0 +1,203 @@
+"""The synthesis engine: text in (whole or streamed), trimmed audio out.
+
+An Utterance owns one request's text. Text is normalised and phonemised as
+soon as a clause is complete, and a Segmenter cuts model calls lazily, just
+before the worker could take the next one. Two calls per utterance are in
+flight at most: the one being synthesised and the next, so segment i+1 is
+computed while segment i is streamed, and text that arrives meanwhile joins
+a later, larger segment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import AsyncIterator, Callable
+
+import numpy as np
+
+from . import SAMPLE_RATE
+from .chunk import finish_segment
+from .infer import KokoroModel
+from .scheduler import Scheduler
+from .segment import Segment, Segmenter, split_complete
+from .voices import Voice
+
+_LOGGER = logging.getLogger(__name__)
+
+SECONDS_PER_TOKEN = 0.08
+"""Rough audio per token at speed 1, for deadlines before the audio exists."""
+
+MIN_SPLIT_TOKENS = 8
+
+
+@dataclass
+class EngineSettings:
+    sentence_silence: float = 0.2
+    clause_silence: float = 0.1
+    first_tokens: int = 24
+    growth: float = 1.5
+    max_tokens: int = 250
+
+
+class Engine:
+    """Shared by all clients: the model, the voices and the scheduler."""
+
+    def __init__(self, model: KokoroModel, voices: dict[str, Voice], scheduler: Scheduler,
+                 settings: EngineSettings, prepare: Callable[[str, str], str]) -> None:
+        self.model = model
+        self.voices = voices
+        self.scheduler = scheduler
+        self.settings = settings
+        self.prepare = prepare
+        """(text, espeak language) -> phonemes: normalise + phonemise."""
+
+    def utterance(self, voice: Voice, speed: float) -> "Utterance":
+        return Utterance(self, voice, speed)
+
+    def infer(self, segment: Segment, voice: Voice, speed: float) -> np.ndarray:
+        """One segment's audio; on failure, split it in two and try again.
+
+        A call can fail for memory (an arena cap too small for a long
+        segment): two halves cost less at peak, so the request survives.
+        """
+        try:
+            return self.model.run(segment.tokens, voice.style(len(segment.tokens)), speed)
+        except Exception as error:  # noqa: BLE001 - ORT raises plain RuntimeError
+            words = segment.phonemes.split()
+            if len(segment.tokens) < MIN_SPLIT_TOKENS or len(words) < 2:
+                raise
+            _LOGGER.warning("Model call of %d tokens failed (%s); retrying in halves",
+                            len(segment.tokens), str(error).splitlines()[0])
+            middle = len(words) // 2
+            halves = [Segment(" ".join(part), segment.boundary) for part in (words[:middle], words[middle:])]
+            return np.concatenate([self.infer(half, voice, speed) for half in halves])
+
+
+class Utterance:
+    """One request: feed text, iterate audio (float32 pieces, 24 kHz)."""
+
+    def __init__(self, engine: Engine, voice: Voice, speed: float) -> None:
+        self.engine = engine
+        self.voice = voice
+        self.speed = speed
+        s = engine.settings
+        self.segmenter = Segmenter(s.first_tokens, s.growth, s.max_tokens)
+        self._text = ""
+        self._done = False
+        self._changed = asyncio.Event()
+        self._prepare_lock = asyncio.Lock()
+        self.play_start: float | None = None
+        self.audio_seconds = 0.0
+        self.model_seconds = 0.0
+        self.segments = 0
+        self.first_audio_at: float | None = None
+        self.text_chars = 0
+
+    # -- text in --------------------------------------------------------------
+    async def add_text(self, text: str) -> None:
+        """Add streamed text; complete clauses are prepared right away."""
+        self._text += text
+        self.text_chars += len(text)
+        complete, self._text = split_complete(self._text)
+        if complete.strip():
+            await self._prepare(complete)
+
+    async def finish(self) -> None:
+        """No more text will come: prepare what is left."""
+        rest, self._text = self._text, ""
+        if rest.strip():
+            await self._prepare(rest)
+        self._done = True
+        self._changed.set()
+
+    async def _prepare(self, text: str) -> None:
+        async with self._prepare_lock:
+            phonemes = await asyncio.to_thread(self.engine.prepare, text, self.voice.language.espeak)
+            self.segmenter.add(phonemes)
+            self._changed.set()
+
+    async def _next_segment(self) -> Segment | None:
+        while True:
+            if self.segmenter:
+                return self.segmenter.next()
+            if self._done:
+                return None
+            self._changed.clear()
+            await self._changed.wait()
+
+    # -- audio out ------------------------------------------------------------
+    def _deadline(self, queued_seconds: float) -> float:
+        """When the audio queued before this segment will have been played."""
+        start = self.play_start if self.play_start is not None else time.monotonic()
+        return start + queued_seconds
+
+    def _run(self, segment: Segment) -> tuple[np.ndarray, float]:
+        started = time.monotonic()
+        audio = self.engine.infer(segment, self.voice, self.speed)
+        return audio, time.monotonic() - started
+
+    async def audio(self) -> AsyncIterator[np.ndarray]:
+        """Finished audio pieces in order, computed one segment ahead."""
+        slots = asyncio.Semaphore(2)
+        queue: asyncio.Queue = asyncio.Queue()
+        estimated = 0.0  # audio seconds of everything submitted so far (estimates)
+
+        async def produce() -> None:
+            nonlocal estimated
+            while True:
+                await slots.acquire()
+                segment = await self._next_segment()
+                if segment is None:
+                    await queue.put(None)
+                    return
+                deadline = self._deadline(max(estimated, self.audio_seconds))
+                future = self.engine.scheduler.submit(lambda s=segment: self._run(s), deadline)
+                estimated += len(segment.tokens) * SECONDS_PER_TOKEN / self.speed
+                await queue.put((segment, future))
+
+        producer = asyncio.create_task(produce(), name="utterance-producer")
+        futures: list[asyncio.Future] = []
+        try:
+            while True:
+                item = await _get(queue, producer)
+                if item is None:
+                    break
+                segment, future = item
+                futures.append(future)
+                raw, seconds = await future
+                slots.release()
+                self.model_seconds += seconds
+                self.segments += 1
+                last = self._done and not self.segmenter and queue.empty()
+                piece = finish_segment(
+                    raw, segment.boundary, last=last,
+                    sentence_silence=self.engine.settings.sentence_silence,
+                    clause_silence=self.engine.settings.clause_silence,
+                )
+                if self.play_start is None:
+                    self.play_start = self.first_audio_at = time.monotonic()
+                self.audio_seconds += piece.size / SAMPLE_RATE
+                yield piece
+        finally:
+            producer.cancel()
+            for future in futures:
+                future.cancel()
+            while not queue.empty():
+                item = queue.get_nowait()
+                if item is not None:
+                    item[1].cancel()
+
+
+async def _get(queue: asyncio.Queue, producer: asyncio.Task):
+    """queue.get(), but raise at once if the producer failed (e.g. in G2P)."""
+    if not producer.done():
+        getter = asyncio.ensure_future(queue.get())
+        await asyncio.wait({getter, producer}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            return getter.result()
+        getter.cancel()
+    producer.result()
+    return await queue.get()

@@ -1,0 +1,297 @@
+"""Text -> Kokoro phonemes.
+
+Kokoro was trained on misaki's phoneme set. espeak-ng (bundled by
+`espeakng-loader`, so users need no system install) covers every language,
+and its IPA is mapped onto Kokoro's symbols the way Kokoro's own G2P does it:
+tied diphthongs become single letters (a^ɪ -> I), affricates become ligatures
+(t^ʃ -> ʧ), and for English the fallback table of misaki (r -> ɹ, glottal
+stops -> t, syllabic consonants -> ᵊ...). When misaki is installed it is used
+for English (better: it is what Kokoro was trained on) with espeak as its
+fallback for unknown words, and it is required for Japanese and Mandarin.
+
+espeak-ng keeps process-global state, so every call goes through one lock.
+Punctuation is kept: the model uses it for prosody, and the segmenter uses it
+to find sentence and clause boundaries.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from .vocab import PUNCTUATION, known
+
+_LOGGER = logging.getLogger(__name__)
+
+# espeak-ng API constants (speak_lib.h).
+_AUDIO_OUTPUT_SYNCHRONOUS = 0x02
+_CHARS_UTF8 = 1
+_TIE = "^"
+# bit 1: IPA; bit 7: join multi-letter phonemes with the tie in bits 8-23.
+_PHONEME_MODE = 0x02 | 0x80 | (ord(_TIE) << 8)
+
+# Tied espeak sequences -> Kokoro symbols, for every language (misaki EspeakG2P).
+_GENERIC_MAP = {
+    "a^ɪ": "I", "a^ʊ": "W", "d^z": "ʣ", "d^ʒ": "ʤ", "e^ɪ": "A", "o^ʊ": "O",
+    "ə^ʊ": "Q", "s^s": "S", "t^s": "ʦ", "t^ʃ": "ʧ", "ɔ^ɪ": "Y",
+}
+# English needs more: Kokoro's English set has no r, x, ʔ, ɚ... (misaki's
+# espeak fallback table). Longest first so that 'ʔn' wins over 'ʔ'.
+_ENGLISH_MAP = {
+    "\u0303": "", "a^ɪ": "I", "a^ʊ": "W", "d^ʒ": "ʤ", "e": "A", "e^ɪ": "A",
+    "r": "ɹ", "t^ʃ": "ʧ", "x": "k", "ç": "k", "ɐ": "ə", "ɔ^ɪ": "Y",
+    "ə^l": "ᵊl", "ɚ": "əɹ", "ɬ": "l", "ʔ": "t", "ʔn": "tᵊn",
+    "ʔˌn\u0329": "tᵊn", "ʲ": "", "ʲO": "jO", "ʲQ": "jQ",
+}
+
+
+def _ordered(table: dict[str, str]) -> list[tuple[str, str]]:
+    return sorted(table.items(), key=lambda kv: -len(kv[0]))
+
+
+_GENERIC = _ordered(_GENERIC_MAP)
+_ENGLISH = _ordered(_ENGLISH_MAP)
+_LANG_FLAG = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)*\)")
+_SYLLABIC = re.compile(r"(\S)\u0329")
+_PUNCT_SPLIT = re.compile(rf"([{re.escape(PUNCTUATION)}]+)")
+_SPACES = re.compile(r"\s+")
+# Written punctuation that has a spoken equivalent in Kokoro's set.
+_TEXT_PUNCT = str.maketrans({"«": "“", "»": "”", "–": "—", "¡": " ", "¿": " ", "‘": "'", "’": "'"})
+
+
+class G2P(Protocol):
+    """Anything that turns one language's text into Kokoro phonemes."""
+
+    name: str
+
+    def __call__(self, text: str) -> str: ...
+
+
+class Espeak:
+    """The bundled libespeak-ng, called through ctypes.
+
+    ctypes rather than `phonemizer`: we need three C calls, and the wrapper
+    would add a dependency chain (segments, joblib, dlinfo) for nothing.
+    """
+
+    _instance: "Espeak | None" = None
+    _instance_lock = threading.Lock()
+
+    def __init__(self) -> None:
+        import espeakng_loader
+
+        self._lib = ctypes.CDLL(espeakng_loader.get_library_path())
+        data = espeakng_loader.get_data_path().encode()
+        if self._lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 0, data, 0) <= 0:
+            raise RuntimeError(f"espeak-ng failed to initialise with data at {data!r}")
+        self._lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
+        self._lib.espeak_TextToPhonemes.argtypes = [
+            ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int
+        ]
+        self._lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        self._voices = self._list_voices()
+        self._current: str | None = None
+        self.lock = threading.Lock()
+
+    @classmethod
+    def get(cls) -> "Espeak":
+        with cls._instance_lock:
+            if cls._instance is None:
+                cls._instance = cls()
+            return cls._instance
+
+    def _list_voices(self) -> dict[str, str]:
+        """Language code -> voice identifier (SetVoiceByName needs the latter)."""
+
+        class _Voice(ctypes.Structure):
+            _fields_ = [
+                ("name", ctypes.c_char_p), ("languages", ctypes.c_char_p),
+                ("identifier", ctypes.c_char_p), ("gender", ctypes.c_ubyte),
+                ("age", ctypes.c_ubyte), ("variant", ctypes.c_ubyte),
+                ("xx1", ctypes.c_ubyte), ("score", ctypes.c_int),
+                ("spare", ctypes.c_void_p),
+            ]
+
+        self._lib.espeak_ListVoices.restype = ctypes.POINTER(ctypes.POINTER(_Voice))
+        voices = self._lib.espeak_ListVoices(None)
+        found: dict[str, str] = {}
+        index = 0
+        while voices[index]:
+            voice = voices[index].contents
+            # `languages` is a list of (priority byte, name, NUL) entries.
+            language = voice.languages[1:].decode(errors="replace")
+            found.setdefault(language, voice.identifier.decode())
+            index += 1
+        return found
+
+    def has_language(self, language: str) -> bool:
+        return language in self._voices
+
+    def phonemes(self, text: str, language: str) -> str:
+        """IPA for `text` with ties; clauses joined by spaces. Takes the lock."""
+        if language not in self._voices:
+            raise ValueError(f"espeak-ng has no voice for language {language!r}")
+        with self.lock:
+            if self._current != language:
+                if self._lib.espeak_SetVoiceByName(self._voices[language].encode()) != 0:
+                    raise RuntimeError(f"espeak-ng could not select {language!r}")
+                self._current = language
+            buffer = ctypes.c_char_p(text.encode("utf-8", errors="replace"))
+            pointer = ctypes.pointer(buffer)
+            parts = []
+            while pointer.contents.value:
+                result = self._lib.espeak_TextToPhonemes(pointer, _CHARS_UTF8, _PHONEME_MODE)
+                if result:
+                    parts.append(result.decode("utf-8", errors="replace"))
+        return " ".join(p.strip() for p in parts if p.strip())
+
+
+def _apply(table: list[tuple[str, str]], phonemes: str) -> str:
+    for old, new in table:
+        phonemes = phonemes.replace(old, new)
+    return phonemes
+
+
+@dataclass
+class EspeakG2P:
+    """espeak-ng for one language, mapped onto Kokoro's symbols."""
+
+    language: str
+    name: str = "espeak-ng"
+
+    def __post_init__(self) -> None:
+        self._espeak = Espeak.get()
+        self._english = self.language.startswith("en")
+        self._british = self.language == "en-gb"
+
+    def words(self, text: str) -> str:
+        """Phonemes of text that holds no punctuation."""
+        raw = _LANG_FLAG.sub("", self._espeak.phonemes(text, self.language))
+        if not self._english:
+            return _apply(_GENERIC, raw).replace(_TIE, "")
+        ps = _apply(_ENGLISH, raw)
+        ps = _SYLLABIC.sub(r"ᵊ\1", ps).replace("\u0329", "")
+        if self._british:
+            ps = ps.replace("e^ə", "ɛː").replace("iə", "ɪə").replace("ə^ʊ", "Q")
+        else:
+            ps = ps.replace("o^ʊ", "O").replace("ɜːɹ", "ɜɹ").replace("ɜː", "ɜɹ")
+            ps = ps.replace("ɪə", "iə").replace("ː", "")
+        return ps.replace(_TIE, "")
+
+    def __call__(self, text: str) -> str:
+        return join_with_punctuation(text, self.words)
+
+
+def join_with_punctuation(text: str, words: Callable[[str], str]) -> str:
+    """Phonemise the runs between punctuation marks and keep the marks.
+
+    espeak drops punctuation, but Kokoro reads it (a comma is a short pause,
+    a question mark a rising tone), so runs are phonemised separately and the
+    marks put back where they were: 'Hi, you.' -> 'hˈI, jˈu.'
+    """
+    out: list[str] = []
+    in_quote = False
+    for piece in _PUNCT_SPLIT.split(text.translate(_TEXT_PUNCT)):
+        if not piece.strip():
+            continue
+        if _PUNCT_SPLIT.fullmatch(piece):
+            marks = piece.strip()
+            opening = marks[0] in "(“" or (marks[0] == '"' and not in_quote)
+            in_quote ^= marks.count('"') % 2 == 1
+            if out and not opening:
+                out[-1] = out[-1].rstrip() + marks + " "
+            else:
+                out.append(marks)
+            continue
+        phonemes = words(piece.strip())
+        if phonemes:
+            if out and out[-1] and out[-1][-1] in "(“\"":  # after an opening mark
+                out[-1] += phonemes + " "
+            else:
+                out.append(phonemes + " ")
+    return known(_SPACES.sub(" ", "".join(out)).strip())
+
+
+class MisakiG2P:
+    """misaki's G2P (English with espeak fallback, Japanese, Mandarin)."""
+
+    name = "misaki"
+
+    def __init__(self, language: str) -> None:
+        self.language = language
+        if language.startswith("en"):
+            from misaki import en  # type: ignore[import-not-found]
+
+            espeak = EspeakG2P(language)
+
+            def fallback(token):  # misaki's fallback protocol: token -> (phonemes, rating)
+                return (espeak.words(token.text) or None), 1
+
+            self._g2p = en.G2P(trf=False, british=language == "en-gb", fallback=fallback)
+        elif language == "ja":
+            from misaki import ja  # type: ignore[import-not-found]
+
+            self._g2p = ja.JAG2P()
+        elif language == "zh":
+            from misaki import zh  # type: ignore[import-not-found]
+
+            self._g2p = zh.ZHG2P()
+        else:
+            raise ValueError(f"misaki is not used for {language}")
+
+    def __call__(self, text: str) -> str:
+        phonemes = self._g2p(text)
+        if isinstance(phonemes, tuple):
+            phonemes = phonemes[0]
+        return known(_SPACES.sub(" ", phonemes or "").strip())
+
+
+MISAKI_LANGUAGES = ("ja", "zh")
+"""Languages espeak cannot serve for Kokoro: without misaki they are hidden."""
+
+_cache: dict[str, G2P] = {}
+_cache_lock = threading.Lock()
+
+
+def misaki_available(language: str) -> bool:
+    """Whether misaki's G2P for `language` imports here (its extras installed)."""
+    module = {"ja": "misaki.ja", "zh": "misaki.zh"}.get(language, "misaki.en")
+    try:
+        __import__(module)
+    except Exception:  # noqa: BLE001 - any import failure means "not usable"
+        return False
+    return True
+
+
+def get_g2p(language: str, *, use_misaki: bool = True) -> G2P:
+    """The G2P for an espeak-style language code, created once and shared."""
+    key = f"{language}:{use_misaki}"
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = _create(language, use_misaki)
+        return _cache[key]
+
+
+def _create(language: str, use_misaki: bool) -> G2P:
+    if language in MISAKI_LANGUAGES:
+        if not misaki_available(language):
+            raise ValueError(f"{language} voices need misaki[{language}] installed")
+        return MisakiG2P(language)
+    if use_misaki and language.startswith("en") and misaki_available(language):
+        try:
+            g2p = MisakiG2P(language)
+            _LOGGER.info("G2P for %s: misaki (espeak-ng fallback)", language)
+            return g2p
+        except Exception as error:  # noqa: BLE001 - misaki's own data may be missing
+            _LOGGER.warning("misaki failed for %s (%s); using espeak-ng", language, error)
+    _LOGGER.info("G2P for %s: espeak-ng", language)
+    return EspeakG2P(language)
+
+
+def phonemize(text: str, language: str) -> str:
+    """Phonemes for `text` in Kokoro's symbol set (only known symbols)."""
+    return get_g2p(language)(text)

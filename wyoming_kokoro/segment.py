@@ -1,0 +1,152 @@
+"""Cut phonemised text into model calls: short first, then growing.
+
+Time to first audio is the time of the first model call, so the first
+segment is the shortest unit that still sounds natural: the first clause or
+sentence if it fits `first_tokens`, else as many whole words as fit. Each
+later segment may hold `growth` x the tokens already cut (capped at
+`max_tokens`), which keeps every call shorter than the audio already queued
+ahead of it as long as the model runs faster than real time / (1 + growth).
+Cuts prefer sentence > clause > word boundaries and never split a word
+(unless a single "word" exceeds the model's 510-token context, which is then
+sliced rather than dropped). Nothing is dropped and nothing repeated: the
+segments joined with spaces are exactly the input.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+
+from .vocab import CLAUSE_MARKS, MAX_TOKENS, SENTENCE_MARKS, tokenize
+
+SENTENCE = "sentence"
+CLAUSE = "clause"
+WORD = "word"
+
+_CLOSERS = "\"”)"
+
+
+def boundary_of(word: str) -> str:
+    """What kind of pause the text after this word calls for."""
+    end = word.rstrip(_CLOSERS)[-1:]
+    if end and end in SENTENCE_MARKS:
+        return SENTENCE
+    if end and end in CLAUSE_MARKS:
+        return CLAUSE
+    return WORD
+
+
+@dataclass
+class Segment:
+    phonemes: str
+    boundary: str
+    """Pause kind after this segment: sentence, clause or word."""
+    index: int = 0
+    tokens: list[int] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.tokens:
+            self.tokens = tokenize(self.phonemes)
+
+
+class Segmenter:
+    """Holds phonemes not yet synthesised and cuts the next segment on demand.
+
+    Pulling segments lazily (when the worker is about to be free) rather than
+    cutting everything up front lets text that arrived meanwhile (streaming)
+    join a bigger, better-sounding segment.
+    """
+
+    def __init__(self, first_tokens: int = 24, growth: float = 1.5, max_tokens: int = 250) -> None:
+        self.first_tokens = min(first_tokens, MAX_TOKENS)
+        self.growth = growth
+        self.max_tokens = min(max(max_tokens, self.first_tokens), MAX_TOKENS)
+        self._words: deque[str] = deque()
+        self.emitted_tokens = 0
+        self.count = 0
+
+    def add(self, phonemes: str) -> None:
+        for word in phonemes.split():
+            while len(word) > MAX_TOKENS:  # one unbroken run longer than the context
+                self._words.append(word[:MAX_TOKENS])
+                word = word[MAX_TOKENS:]
+            self._words.append(word)
+
+    def __bool__(self) -> bool:
+        return bool(self._words)
+
+    def budget(self) -> int:
+        if self.count == 0:
+            return self.first_tokens
+        return min(self.max_tokens, max(self.first_tokens, int(self.growth * self.emitted_tokens)))
+
+    def next(self) -> Segment | None:
+        """The next segment, or None when nothing is pending."""
+        if not self._words:
+            return None
+        budget = self.budget()
+        cut = self._choose_cut(budget)
+        words = [self._words.popleft() for _ in range(cut)]
+        phonemes = " ".join(words)
+        segment = Segment(phonemes, boundary_of(words[-1]), index=self.count)
+        self.count += 1
+        self.emitted_tokens += len(segment.tokens)
+        return segment
+
+    def _choose_cut(self, budget: int) -> int:
+        """How many pending words the next segment takes.
+
+        A sentence or clause end may overshoot the budget by SLACK (cutting
+        'the lights are now | on,' sounds worse than a slightly longer call);
+        a boundary that would leave the segment under half the budget is
+        passed over for a later, lower-ranked one, so segments keep growing.
+        """
+        hard = min(MAX_TOKENS, max(budget, int(budget * SLACK)))
+        size = 0
+        cuts: dict[str, int] = {}
+        sizes: dict[str, int] = {}
+        for index, word in enumerate(self._words):
+            size += len(word) + (1 if index else 0)
+            if index and size > hard:
+                break
+            kind = boundary_of(word)
+            if size <= budget or index == 0:
+                cuts[WORD], sizes[WORD] = index + 1, size
+            if kind != WORD:
+                cuts[CLAUSE], sizes[CLAUSE] = index + 1, size
+                if self.count == 0:
+                    return index + 1  # first segment: the first natural unit
+            if kind == SENTENCE:
+                cuts[SENTENCE], sizes[SENTENCE] = index + 1, size
+        else:  # everything pending fits
+            return len(self._words)
+        for kind in (SENTENCE, CLAUSE):
+            if kind in cuts and sizes[kind] >= budget / 2:
+                return cuts[kind]
+        return cuts[WORD]
+
+
+SLACK = 1.3
+"""How far past the budget a segment may run to end on punctuation."""
+
+
+_COMPLETE = re.compile(rf"[{re.escape(SENTENCE_MARKS + CLAUSE_MARKS)}][\"”)\]']*\s+")
+_ABBREVIATION = re.compile(
+    r"(?:^|\s)(?:[A-Za-z]|Dr|Mr|Mrs|Ms|St|Prof|Jr|Sr|vs|etc|approx|e\.g|i\.e|No|Nr|Sra?)\.\s+$"
+)
+
+
+def split_complete(text: str) -> tuple[str, str]:
+    """Split streamed text into (complete clauses, remainder still arriving).
+
+    A clause is complete once its punctuation is followed by whitespace: a
+    period inside '3.5' is not. A period after an abbreviation ('Dr. ',
+    'e.g. ') does not end anything, so the normaliser later sees 'Dr. Smith'
+    whole.
+    """
+    end = 0
+    for match in _COMPLETE.finditer(text):
+        if not _ABBREVIATION.search(text[: match.end()]):
+            end = match.end()
+    return text[:end], text[end:]
