@@ -1,0 +1,151 @@
+"""The command line: errors are one line and exit code 2; stdio and TCP serve."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import free_port, read_until
+from wyoming.client import AsyncTcpClient
+from wyoming.event import Event, read_event, write_event
+from wyoming.info import Describe
+
+PYTHON = sys.executable
+
+
+def run_cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([PYTHON, "-m", "wyoming_kokoro", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+
+
+def files(model_dir: Path) -> list[str]:
+    return ["--model", str(model_dir / "kokoro-v1.0.onnx"), "--voices", str(model_dir / "voices-v1.0.bin")]
+
+
+def assert_one_line_error(result: subprocess.CompletedProcess, *needles: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("args,needles", [
+    (["--bogus-flag"], ["--bogus-flag"]),
+    (["--speed", "fast"], ["--speed"]),
+    (["--speed", "9"], ["speed", "at most 2.0"]),
+    (["--uri", "http://x:1"], ["tcp://"]),
+])
+def test_bad_arguments_exit_2_with_one_line(model_dir, args, needles):
+    assert_one_line_error(run_cli(*files(model_dir), *args), *needles)
+
+
+def test_missing_model_file_names_the_file(tmp_path):
+    result = run_cli("--model", str(tmp_path / "nope.onnx"), "--voices", str(tmp_path / "v.bin"))
+    assert_one_line_error(result, "nope.onnx")
+
+
+def test_no_model_anywhere_names_data_dirs(tmp_path):
+    assert_one_line_error(run_cli("--data-dir", str(tmp_path)), "kokoro-v1.0.onnx", str(tmp_path))
+
+
+def test_not_a_model_is_rejected(model_dir, tmp_path):
+    bogus = tmp_path / "bogus.onnx"
+    bogus.write_bytes(b"not an onnx file")
+    result = run_cli("--model", str(bogus), "--voices", str(model_dir / "voices-v1.0.bin"))
+    assert_one_line_error(result, "bogus.onnx")
+
+
+def test_not_a_voices_file_is_rejected(model_dir, tmp_path):
+    bogus = tmp_path / "voices.bin"
+    bogus.write_bytes(b"garbage")
+    result = run_cli("--model", str(model_dir / "kokoro-v1.0.onnx"), "--voices", str(bogus))
+    assert_one_line_error(result, "voices.bin")
+
+
+def test_unknown_default_voice(model_dir):
+    assert_one_line_error(run_cli(*files(model_dir), "--voice", "zz_nobody"), "zz_nobody")
+
+
+@pytest.mark.parametrize("yaml_text,needles", [
+    ("speed: 3\n", ["speed", "at most"]),
+    ("arena:\n  max: 10\n", ["arena.max", "allowed: enabled, max_mb, shrink"]),
+    ("chunk_profile: turbo\n", ["chunk_profile", "low-latency"]),
+    ("threads: {intra_op: 0}\n", ["threads.intra_op"]),
+    ("provider: []\n", ["provider"]),
+    ("voice: [1\n", ["not valid YAML"]),
+])
+def test_bad_config_values(model_dir, tmp_path, yaml_text, needles):
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml_text)
+    assert_one_line_error(run_cli(*files(model_dir), "--config", str(config)), *needles)
+
+
+def test_env_args_and_shipped_config(model_dir):
+    """The shipped config.yaml is valid, and WYOMING_KOKORO_ARGS is read."""
+    shipped = Path(__file__).parent.parent / "config.yaml"
+    result = run_cli(*files(model_dir), "--config", str(shipped), env={"WYOMING_KOKORO_ARGS": "--speed 7"})
+    assert_one_line_error(result, "speed")
+
+
+def test_version():
+    result = run_cli("--version")
+    assert result.returncode == 0 and result.stdout.strip()
+
+
+def test_stdio_transport(model_dir):
+    proc = subprocess.Popen([PYTHON, "-m", "wyoming_kokoro", "--uri", "stdio://", *files(model_dir)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        write_event(Describe().event(), proc.stdin)
+        info = read_event(proc.stdout)
+        assert info is not None and info.type == "info"
+        write_event(Event("synthesize", {"text": "Over standard input."}), proc.stdin)
+        types = []
+        while not types or types[-1] != "audio-stop":
+            event = read_event(proc.stdout)
+            assert event is not None
+            types.append(event.type)
+        assert types[0] == "audio-start" and "audio-chunk" in types
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)
+    assert proc.returncode == 0
+
+
+def test_tcp_server_process_serves_and_stops_on_sigterm(model_dir, tmp_path):
+    port = free_port()
+    config = tmp_path / "c.yaml"
+    config.write_text(json.dumps({"chunk_profile": "safe", "warmup": True}))
+    proc = subprocess.Popen([PYTHON, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}",
+                             "--config", str(config), *files(model_dir)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    async def talk():
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                async with AsyncTcpClient("127.0.0.1", port) as client:
+                    await client.write_event(Event("synthesize", {"text": "Safe chunks."}))
+                    return await read_until(client, "audio-stop")
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    try:
+        reply = asyncio.run(talk())
+        sizes = {len(e.payload) for e in reply.of("audio-chunk")[:-1]}
+        assert sizes <= {2400 * 2}  # "safe": 100 ms chunks
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 0, err
+    assert "Warmed up" in err
