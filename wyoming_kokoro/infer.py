@@ -72,12 +72,9 @@ def _register_capped_arena(max_mb: int) -> None:
         if _env_allocator_mb is not None:
             raise ModelError("the arena cap is process-wide and was already set")
         info = ort.OrtMemoryInfo("Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT)
-        cfg = ort.OrtArenaCfg({
-            "max_mem": max_mb * 1024 * 1024,
-            "arena_extend_strategy": 1,  # kSameAsRequested
-            "initial_chunk_size_bytes": 1024 * 1024,
-            "max_dead_bytes_per_chunk": 0,
-        })
+        # Only these two keys: setting max_dead_bytes_per_chunk=0 or a small
+        # initial chunk made ONNX Runtime 1.2x abort ("Could not find Region").
+        cfg = ort.OrtArenaCfg({"max_mem": max_mb * 1024 * 1024, "arena_extend_strategy": 1})
         ort.create_and_register_allocator(info, cfg)
         _env_allocator_mb = max_mb
 
