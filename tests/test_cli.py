@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -17,11 +18,12 @@ from wyoming.event import Event, read_event, write_event
 from wyoming.info import Describe
 
 PYTHON = sys.executable
+CACHE_HOME = tempfile.mkdtemp(prefix="wyoming-kokoro-test-cache-")
 
 
 def run_cli(*args: str, env: dict | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run([PYTHON, "-m", "wyoming_kokoro", *args], capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+                          timeout=timeout, env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME, **(env or {})})
 
 
 def files(model_dir: Path) -> list[str]:
@@ -102,7 +104,8 @@ def test_version():
 
 def test_stdio_transport(model_dir):
     proc = subprocess.Popen([PYTHON, "-m", "wyoming_kokoro", "--uri", "stdio://", *files(model_dir)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME})
     try:
         write_event(Describe().event(), proc.stdin)
         info = read_event(proc.stdout)
@@ -126,7 +129,8 @@ def test_tcp_server_process_serves_and_stops_on_sigterm(model_dir, tmp_path):
     config.write_text(json.dumps({"chunk_profile": "safe", "warmup": True}))
     proc = subprocess.Popen([PYTHON, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}",
                              "--config", str(config), *files(model_dir)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME})
 
     async def talk():
         deadline = time.monotonic() + 30
@@ -149,3 +153,4 @@ def test_tcp_server_process_serves_and_stops_on_sigterm(model_dir, tmp_path):
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "Warmed up" in err
+    assert list(Path(CACHE_HOME, "wyoming-kokoro").glob("kokoro-v1.0.*.onnx"))  # pre-optimised once

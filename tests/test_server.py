@@ -258,3 +258,38 @@ async def test_disconnect_stops_further_work(slow_server):
 
 def test_samples_per_token_matches_decoder():
     assert SAMPLES_PER_TOKEN == 240
+
+
+async def test_repeated_phrase_is_served_from_cache(model_dir):
+    service = build_service(make_config(model_dir, cache={"enabled": True, "max_mb": 1}))
+    scheduler = service.engine.scheduler
+    running = await start_server(service)
+    try:
+        async with running.client() as client:
+            first = await synthesize(client, "Turned on the lights.")
+            calls = scheduler.completed
+            second = await synthesize(client, "Turned on the lights.")
+            assert scheduler.completed == calls  # no model call the second time
+            other = await synthesize(client, "Turned off the lights.")
+            assert scheduler.completed > calls
+        assert second.pcm == first.pcm and other.pcm != first.pcm
+        assert service.engine.cache.hits >= 1
+    finally:
+        await running.server.stop()
+        scheduler.close()
+
+
+def test_cache_is_bounded_lru():
+    import numpy as np
+
+    from wyoming_kokoro.cache import AudioCache
+
+    cache = AudioCache(max_bytes=3 * 4000, max_phonemes=50)
+    for key in "abcd":
+        cache.put(key, np.zeros(1000, np.float32))  # 4000 bytes each
+    assert len(cache) == 3 and cache.get("a") is None and cache.get("d") is not None
+    cache.get("b")
+    cache.put("e", np.zeros(1000, np.float32))
+    assert cache.get("c") is None and cache.get("b") is not None  # c was least recently used
+    assert cache.bytes <= cache.max_bytes
+    assert not cache.accepts("x" * 51) and cache.accepts("x" * 50)

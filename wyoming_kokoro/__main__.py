@@ -23,7 +23,8 @@ from typing import Any, Sequence
 from wyoming.server import AsyncServer
 
 from . import __version__
-from .config import ConfigError, load_file, merge, physical_cores, samples_per_chunk, validate
+from .cache import AudioCache
+from .config import ConfigError, cache_dir, load_file, merge, physical_cores, samples_per_chunk, validate
 from .engine import Engine, EngineSettings
 from .handler import KokoroEventHandler, Service, ServiceSettings
 from .infer import KokoroModel, ModelError, SessionOptions
@@ -106,18 +107,21 @@ def session_options(config: dict[str, Any]) -> SessionOptions:
         arena_max_mb=arena["max_mb"],
         arena_shrink=arena["shrink"],
         provider_timeout=config["provider_timeout"],
+        optimized_dir=cache_dir(config) if config["optimize"] else None,
     )
 
 
 def warmup_lengths(config: dict[str, Any]) -> list[int]:
-    """Token counts the segmenter will produce: first, then growing to the cap."""
-    seg = config["segment"]
-    lengths, n = [], seg["first_tokens"]
-    while n < seg["max_tokens"]:
-        lengths.append(n)
-        n = max(n + 1, int(n * 2))
-    lengths.append(seg["max_tokens"])
-    return lengths
+    """Token counts of the calls that decide time to first audio.
+
+    The first calls at a shape pay for kernel selection and arena growth.
+    Short calls (first segments) are what listeners wait for, so those are
+    covered, plus one of the second-segment size; long calls gain little
+    (the arena is shrunk after each call anyway) and would cost seconds of
+    start-up.
+    """
+    first = config["segment"]["first_tokens"]
+    return sorted({4, first, min(4 * first, config["segment"]["max_tokens"])})
 
 
 def build_service(config: dict[str, Any]) -> Service:
@@ -140,6 +144,8 @@ def build_service(config: dict[str, Any]) -> Service:
             first_tokens=seg["first_tokens"], growth=seg["growth"], max_tokens=seg["max_tokens"],
         ),
         prepare=TextPipeline().phonemes,
+        cache=AudioCache(int(config["cache"]["max_mb"] * 1024 * 1024), config["cache"]["max_chars"])
+        if config["cache"]["enabled"] else None,
     )
     service = Service(engine, ServiceSettings(
         default_voice=config["voice"], speed=config["speed"], streaming=config["streaming"],

@@ -64,7 +64,7 @@ _ARENA = vol.Schema({
 })
 
 _SEGMENT = vol.Schema({
-    vol.Optional("first_tokens", default=24): _number(4, 510, integer=True),
+    vol.Optional("first_tokens", default=16): _number(4, 510, integer=True),
     vol.Optional("growth", default=1.5): _number(0.25, 8),
     vol.Optional("max_tokens", default=250): _number(16, 510, integer=True),
     vol.Optional("clause_silence", default=0.1): _number(0, 5),
@@ -92,6 +92,8 @@ SCHEMA = vol.Schema({
     vol.Optional("segment", default={}): _SEGMENT,
     vol.Optional("cache", default={}): _CACHE,
     vol.Optional("warmup", default=True): bool,
+    vol.Optional("optimize", default=True): bool,
+    vol.Optional("cache_dir", default=None): vol.Any(None, str),
     vol.Optional("data_dirs", default=[]): [str],
     vol.Optional("model", default=None): vol.Any(None, str),
     vol.Optional("voices", default=None): vol.Any(None, str),
@@ -172,6 +174,14 @@ def physical_cores() -> int:
     except OSError:
         pass
     return os.cpu_count() or 1
+
+
+def cache_dir(config: dict[str, Any]) -> Path:
+    """Where derived files (the pre-optimised model) live."""
+    if config["cache_dir"]:
+        return Path(config["cache_dir"])
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "wyoming-kokoro"
 
 
 def samples_per_chunk(config: dict[str, Any], sample_rate: int) -> int:

@@ -19,6 +19,7 @@ from typing import AsyncIterator, Callable
 import numpy as np
 
 from . import SAMPLE_RATE
+from .cache import AudioCache
 from .chunk import finish_segment
 from .infer import KokoroModel
 from .scheduler import Scheduler
@@ -46,8 +47,10 @@ class Engine:
     """Shared by all clients: the model, the voices and the scheduler."""
 
     def __init__(self, model: KokoroModel, voices: dict[str, Voice], scheduler: Scheduler,
-                 settings: EngineSettings, prepare: Callable[[str, str], str]) -> None:
+                 settings: EngineSettings, prepare: Callable[[str, str], str],
+                 cache: AudioCache | None = None) -> None:
         self.model = model
+        self.cache = cache
         self.voices = voices
         self.scheduler = scheduler
         self.settings = settings
@@ -139,6 +142,26 @@ class Utterance:
         audio = self.engine.infer(segment, self.voice, self.speed)
         return audio, time.monotonic() - started
 
+    def _cache_key(self, segment: Segment) -> tuple:
+        return (segment.phonemes, self.voice.name, self.speed, str(self.engine.model.path))
+
+    def _cached(self, segment: Segment) -> asyncio.Future | None:
+        """A finished future holding the segment's audio, if it is cached."""
+        cache = self.engine.cache
+        if cache is None or not cache.accepts(segment.phonemes):
+            return None
+        audio = cache.get(self._cache_key(segment))
+        if audio is None:
+            return None
+        future = asyncio.get_running_loop().create_future()
+        future.set_result((audio, 0.0))
+        return future
+
+    def _remember(self, segment: Segment, raw: np.ndarray) -> None:
+        cache = self.engine.cache
+        if cache is not None and cache.accepts(segment.phonemes):
+            cache.put(self._cache_key(segment), raw)
+
     async def audio(self) -> AsyncIterator[np.ndarray]:
         """Finished audio pieces in order, computed one segment ahead."""
         slots = asyncio.Semaphore(2)
@@ -153,8 +176,10 @@ class Utterance:
                 if segment is None:
                     await queue.put(None)
                     return
-                deadline = self._deadline(max(estimated, self.audio_seconds))
-                future = self.engine.scheduler.submit(lambda s=segment: self._run(s), deadline)
+                future = self._cached(segment)
+                if future is None:
+                    deadline = self._deadline(max(estimated, self.audio_seconds))
+                    future = self.engine.scheduler.submit(lambda s=segment: self._run(s), deadline)
                 estimated += len(segment.tokens) * SECONDS_PER_TOKEN / self.speed
                 await queue.put((segment, future))
 
@@ -169,6 +194,7 @@ class Utterance:
                 futures.append(future)
                 raw, seconds = await future
                 slots.release()
+                self._remember(segment, raw)
                 self.model_seconds += seconds
                 self.segments += 1
                 last = self._done and not self.segmenter and queue.empty()
