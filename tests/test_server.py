@@ -293,3 +293,18 @@ def test_cache_is_bounded_lru():
     assert cache.get("c") is None and cache.get("b") is not None  # c was least recently used
     assert cache.bytes <= cache.max_bytes
     assert not cache.accepts("x" * 51) and cache.accepts("x" * 50)
+
+
+async def test_streaming_without_punctuation_starts_before_the_sentence_ends(server):
+    """LLM answers can run long before a comma: synthesis starts on whole words."""
+    words = "the living room lamp and the hallway light and the porch light are all on now".split()
+    async with server.client() as client:
+        await client.write_event(SynthesizeStart().event())
+        for word in words:
+            await client.write_event(SynthesizeChunk(text=word + " ").event())
+        first = await read_until(client, "audio-chunk", timeout=5)  # no punctuation, no stop yet
+        await client.write_event(SynthesizeChunk(text="and done.").event())
+        await client.write_event(SynthesizeStop().event())
+        rest = await read_until(client, "synthesize-stopped")
+    first.events += rest.events
+    assert spoken(first) == expected_tokens(" ".join(words) + " and done.")

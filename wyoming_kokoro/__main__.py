@@ -27,9 +27,9 @@ from .cache import AudioCache
 from .config import ConfigError, cache_dir, load_file, merge, physical_cores, samples_per_chunk, validate
 from .engine import Engine, EngineSettings
 from .handler import KokoroEventHandler, Service, ServiceSettings
-from .infer import KokoroModel, ModelError, SessionOptions
+from .infer import KokoroModel, ModelError, SessionOptions, cost_model
 from .model_files import locate_model_files
-from .phonemize import MISAKI_LANGUAGES, misaki_available
+from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
 from .scheduler import Scheduler
 from .text import TextPipeline
 from .voices import load_voices
@@ -114,14 +114,31 @@ def session_options(config: dict[str, Any]) -> SessionOptions:
 def warmup_lengths(config: dict[str, Any]) -> list[int]:
     """Token counts of the calls that decide time to first audio.
 
-    The first calls at a shape pay for kernel selection and arena growth.
     Short calls (first segments) are what listeners wait for, so those are
-    covered, plus one of the second-segment size; long calls gain little
-    (the arena is shrunk after each call anyway) and would cost seconds of
-    start-up.
+    covered, plus one of a later segment's size, which also gives the cost
+    model its slope; long calls gain little (the arena is shrunk after each
+    call anyway) and would cost seconds of start-up.
     """
     first = config["segment"]["first_tokens"]
-    return sorted({4, first, min(4 * first, config["segment"]["max_tokens"])})
+    return sorted({4, first // 2, first, min(4 * first, config["segment"]["max_tokens"])})
+
+
+def first_segment_tokens(config: dict[str, Any], timings: list[tuple[int, float]]) -> int:
+    """Size the first call to take about segment.first_seconds on this machine.
+
+    A Raspberry Pi and an N100 differ by 3x: a fixed token count would be
+    too slow on one and needlessly choppy on the other.
+    """
+    seg = config["segment"]
+    if not timings:
+        return seg["first_tokens"]
+    fixed, per_token = cost_model(timings)
+    fitted = int((seg["first_seconds"] - fixed) / per_token)
+    return max(MIN_FIRST_TOKENS, min(seg["first_tokens"], fitted))
+
+
+MIN_FIRST_TOKENS = 6
+"""Below this a first segment is a syllable or two: choppy, and barely faster."""
 
 
 def build_service(config: dict[str, Any]) -> Service:
@@ -132,16 +149,23 @@ def build_service(config: dict[str, Any]) -> Service:
     if config["voice"] not in voices:
         raise ConfigError(f"voice: {config['voice']!r} is not in {voices_path} "
                           f"(have e.g. {', '.join(list(voices)[:5])})")
+    for language in {voice.language.espeak for voice in voices.values()}:
+        get_g2p(language)  # load espeak-ng / misaki now, not in the first request
     model = KokoroModel(model_path, session_options(config))
+    timings: list[tuple[int, float]] = []
     if config["warmup"]:
-        seconds = model.warm_up(warmup_lengths(config), voices[config["voice"]].style(32))
-        _LOGGER.info("Warmed up in %.1f s", seconds)
+        started_warmup = time.monotonic()
+        timings = model.warm_up(warmup_lengths(config), voices[config["voice"]].style(32))
+        _LOGGER.info("Warmed up in %.1f s (%s)", time.monotonic() - started_warmup,
+                     ", ".join(f"{n} tokens {s * 1000:.0f} ms" for n, s in timings))
+    first_tokens = first_segment_tokens(config, timings)
+    _LOGGER.info("First segment: up to %d tokens", first_tokens)
     seg = config["segment"]
     engine = Engine(
         model, voices, Scheduler(config["workers"]),
         EngineSettings(
             sentence_silence=config["sentence_silence"], clause_silence=seg["clause_silence"],
-            first_tokens=seg["first_tokens"], growth=seg["growth"], max_tokens=seg["max_tokens"],
+            first_tokens=first_tokens, growth=seg["growth"], max_tokens=seg["max_tokens"],
         ),
         prepare=TextPipeline().phonemes,
         cache=AudioCache(int(config["cache"]["max_mb"] * 1024 * 1024), config["cache"]["max_chars"])

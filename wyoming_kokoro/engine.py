@@ -95,18 +95,31 @@ class Utterance:
         self.play_start: float | None = None
         self.audio_seconds = 0.0
         self.model_seconds = 0.0
+        self.first_model_seconds = 0.0
         self.segments = 0
         self.first_audio_at: float | None = None
         self.text_chars = 0
 
     # -- text in --------------------------------------------------------------
-    async def add_text(self, text: str) -> None:
-        """Add streamed text; complete clauses are prepared right away."""
+    async def add_text(self, text: str, *, streamed: bool = True) -> None:
+        """Add text; complete clauses are prepared right away.
+
+        streamed: more text may follow soon, so when nothing is being
+        synthesised yet, whole words are released without waiting for
+        punctuation.
+        """
         self._text += text
         self.text_chars += len(text)
         complete, self._text = split_complete(self._text)
+        if not complete and streamed and self._starving():
+            complete, self._text = _complete_words(self._text, 2 * self.segmenter.first_tokens)
         if complete.strip():
             await self._prepare(complete)
+
+    def _starving(self) -> bool:
+        """Nothing is being synthesised yet: waiting for punctuation would
+        delay the first audio of an LLM answer by a whole long sentence."""
+        return self.segmenter.count == 0 and not self.segmenter
 
     async def finish(self) -> None:
         """No more text will come: prepare what is left."""
@@ -196,6 +209,8 @@ class Utterance:
                 slots.release()
                 self._remember(segment, raw)
                 self.model_seconds += seconds
+                if self.segments == 0:
+                    self.first_model_seconds = seconds
                 self.segments += 1
                 last = self._done and not self.segmenter and queue.empty()
                 piece = finish_segment(
@@ -227,3 +242,12 @@ async def _get(queue: asyncio.Queue, producer: asyncio.Task):
         getter.cancel()
     producer.result()
     return await queue.get()
+
+
+def _complete_words(text: str, min_chars: int) -> tuple[str, str]:
+    """Split off the whole words of streamed text once there are enough of
+    them to make a first segment (the last word may still be arriving)."""
+    cut = text.rfind(" ")
+    if cut < min_chars:
+        return "", text
+    return text[: cut + 1], text[cut + 1:]

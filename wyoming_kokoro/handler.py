@@ -235,7 +235,7 @@ class KokoroEventHandler(AsyncEventHandler):
             await asyncio.gather(previous, return_exceptions=True)
         try:
             if text is not None:
-                await utterance.add_text(text)
+                await utterance.add_text(text, streamed=False)
                 await utterance.finish()
             await self._write_audio(utterance)
         except ConnectionError:
@@ -269,9 +269,10 @@ class KokoroEventHandler(AsyncEventHandler):
     def _log_request(self, utterance: Utterance, started: float) -> None:
         ttfa = (utterance.first_audio_at - started) if utterance.first_audio_at else float("nan")
         rtf = utterance.model_seconds / utterance.audio_seconds if utterance.audio_seconds else float("nan")
-        _LOGGER.info("voice=%s chars=%d segments=%d audio=%.2fs ttfa=%.3fs rtf=%.3f",
-                     utterance.voice.name, utterance.text_chars, utterance.segments,
-                     utterance.audio_seconds, ttfa, rtf)
+        _LOGGER.info("voice=%s chars=%d segments=%d audio=%.2fs ttfa=%.3fs first_call=%.3fs "
+                     "model=%.3fs wall=%.3fs rtf=%.3f", utterance.voice.name, utterance.text_chars,
+                     utterance.segments, utterance.audio_seconds, ttfa, utterance.first_model_seconds,
+                     utterance.model_seconds, time.monotonic() - started, rtf)
 
     def _check_length(self, chars: int) -> None:
         limit = self.service.settings.max_text_chars

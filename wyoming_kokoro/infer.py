@@ -249,16 +249,32 @@ class KokoroModel:
         (audio,) = self.session.run([self.audio_output], feeds, self._run_options)
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
-    def warm_up(self, lengths: Sequence[int], style: np.ndarray) -> float:
-        """Run once per token length so request 1 costs what request 100 does.
+    def warm_up(self, lengths: Sequence[int], style: np.ndarray) -> list[tuple[int, float]]:
+        """Run twice per token length so request 1 costs what request 100 does.
 
-        The first call at a new shape pays for memory planning and arena
-        growth; covering the lengths segments will have moves that to start-up.
+        The first call at a new shape pays for kernel selection and arena
+        growth. The second, warm call is timed: (tokens, seconds) pairs that
+        tell how fast this machine runs the model (see cost_model()).
         """
-        started = time.monotonic()
+        timings = []
         for n in lengths:
-            self.run([50] * max(1, min(n, MAX_TOKENS)), style, 1.0)
-        return time.monotonic() - started
+            ids = [50] * max(1, min(n, MAX_TOKENS))
+            self.run(ids, style, 1.0)
+            started = time.monotonic()
+            self.run(ids, style, 1.0)
+            timings.append((len(ids), time.monotonic() - started))
+        return timings
+
+
+def cost_model(timings: Sequence[tuple[int, float]]) -> tuple[float, float]:
+    """Least-squares fit of seconds = fixed + per_token * tokens."""
+    if len(timings) < 2:
+        n, seconds = timings[0]
+        return 0.0, seconds / n
+    xs = np.array([t[0] for t in timings], dtype=float)
+    ys = np.array([t[1] for t in timings], dtype=float)
+    per_token, fixed = np.polyfit(xs, ys, 1)
+    return max(float(fixed), 0.0), max(float(per_token), 1e-6)
 
 
 def _check_graph(session: ort.InferenceSession, path: Path) -> None:

@@ -1,0 +1,302 @@
+"""Latency benchmark: wyoming-kokoro driven the way Home Assistant drives it.
+
+Starts the server as a subprocess on loopback, sends the streaming sequence
+(synthesize-start, text deltas, the full synthesize, synthesize-stop) and
+measures, per text and concurrency:
+
+- TTFA: request sent -> first audio-chunk (p50 / p95 over runs and streams)
+- total time, audio seconds, RTF (total / audio)
+- underruns: chunks arriving after their play time, if playback starts when
+  the first chunk arrives (count and seconds of silence heard)
+- server RSS peak (VmHWM) and after the run, read from /proc of the server pid
+- describe latency while a paragraph is being synthesised
+- from the server's own log: model time of the first call and of all calls,
+  to check TTFA / first call and wall / sum of calls
+- a cached repeat (cache on) TTFA
+- the same texts through kokoro_onnx.Kokoro.create_stream (if installed) on
+  the same files, as the baseline most Kokoro Wyoming servers wrap
+
+Prints a table and writes JSON. Usage:
+  python benchmarks/bench.py --model M.onnx --voices V.bin [--runs 5] [--out results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from wyoming.client import AsyncTcpClient
+from wyoming.info import Describe
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+
+TEXTS = {
+    "short": "Turned on the kitchen lights.",
+    "two-sentence": "The living room is at twenty one degrees. "
+                    "I have set the heating to come on at six thirty tomorrow morning.",
+    "paragraph": "Tomorrow looks mostly sunny with a high of twenty four degrees and a light breeze "
+                 "from the west. Rain is unlikely until the evening, when clouds move in from the coast. "
+                 "If you are planning to hang the washing out, the morning is your best window, and "
+                 "you might want to close the skylight before you go to bed tonight.",
+}
+LOG_LINE = re.compile(r"ttfa=(?P<ttfa>[\d.]+)s first_call=(?P<first>[\d.]+)s model=(?P<model>[\d.]+)s "
+                      r"wall=(?P<wall>[\d.]+)s")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def proc_memory(pid: int) -> dict[str, float]:
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmHWM", "VmRSS"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Server:
+    """The server under test, its log collected for per-request model times."""
+
+    def __init__(self, model: str, voices: str, config: dict) -> None:
+        self.port = free_port()
+        self.config_file = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+        json.dump(config, self.config_file)
+        self.config_file.close()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{self.port}",
+             "--model", model, "--voices", voices, "--config", self.config_file.name],
+            stderr=subprocess.PIPE, text=True)
+        self.lines: list[str] = []
+        self.ready = threading.Event()
+        threading.Thread(target=self._read_log, daemon=True).start()
+        started = time.monotonic()
+        if not self.ready.wait(600):
+            raise RuntimeError("server did not start")
+        self.start_seconds = time.monotonic() - started
+
+    def _read_log(self) -> None:
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip())
+            if "Serving on" in line:
+                self.ready.set()
+
+    def request_logs(self, since: int) -> list[dict[str, float]]:
+        return [{k: float(v) for k, v in m.groupdict().items()}
+                for line in self.lines[since:] if (m := LOG_LINE.search(line))]
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(30)
+        os.unlink(self.config_file.name)
+
+
+async def stream_once(port: int, text: str) -> dict:
+    """One Home Assistant streaming request; timings from the client's side."""
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        sent = time.monotonic()
+        await client.write_event(SynthesizeStart().event())
+        words = text.split(" ")
+        for i in range(0, len(words), 3):  # LLM-like deltas of a few words
+            await client.write_event(SynthesizeChunk(text=" ".join(words[i:i + 3]) + " ").event())
+        await client.write_event(Synthesize(text=text).event())
+        await client.write_event(SynthesizeStop().event())
+        first = None
+        late, silence, samples = 0, 0.0, 0
+        while True:
+            event = await client.read_event()
+            if event is None:
+                raise RuntimeError("server closed the connection")
+            now = time.monotonic()
+            if event.type == "audio-chunk":
+                if first is None:
+                    first = now
+                play_at = first + samples / 24000 + silence
+                if now > play_at + 0.005:
+                    late += 1
+                    silence += now - play_at
+                samples += len(event.payload) // 2
+            elif event.type == "synthesize-stopped":
+                break
+            elif event.type == "error":
+                raise RuntimeError(event.data)
+        done = time.monotonic()
+    audio = samples / 24000
+    return {"ttfa": first - sent if first else float("nan"), "total": done - sent, "audio": audio,
+            "rtf": (done - sent) / audio if audio else float("nan"), "underruns": late,
+            "underrun_s": silence}
+
+
+async def describe_latency(port: int, stop: asyncio.Event) -> list[float]:
+    latencies = []
+    async with AsyncTcpClient("127.0.0.1", port) as client:
+        while not stop.is_set():
+            started = time.monotonic()
+            await client.write_event(Describe().event())
+            while (await client.read_event()).type != "info":
+                pass
+            latencies.append(time.monotonic() - started)
+            await asyncio.sleep(0.2)
+    return latencies
+
+
+async def run_case(server: Server, text: str, streams: int, runs: int, poll: bool) -> dict:
+    results, polls = [], []
+    mem_peak = 0.0
+    for _ in range(runs):
+        since = len(server.lines)
+        stop = asyncio.Event()
+        poller = asyncio.create_task(describe_latency(server.port, stop)) if poll else None
+        await asyncio.sleep(0.05)
+        batch = await asyncio.gather(*(stream_once(server.port, text) for _ in range(streams)))
+        stop.set()
+        if poller:
+            polls += await poller
+        for index, item in enumerate(batch):
+            item["stream"] = index
+        await asyncio.sleep(0.2)
+        logs = server.request_logs(since)
+        if streams == 1 and logs:
+            batch[0].update(first_call=logs[0]["first"], model=logs[0]["model"], server_wall=logs[0]["wall"])
+        results += batch
+        mem_peak = max(mem_peak, proc_memory(server.proc.pid)["VmHWM"])
+    ttfas = [r["ttfa"] for r in results]
+    summary = {
+        "streams": streams, "runs": runs,
+        "ttfa_p50": percentile(ttfas, 50), "ttfa_p95": percentile(ttfas, 95),
+        "total_p50": percentile([r["total"] for r in results], 50),
+        "audio_s": statistics.mean(r["audio"] for r in results),
+        "rtf": statistics.mean(r["rtf"] for r in results),
+        "underruns": sum(r["underruns"] for r in results),
+        "underrun_s": sum(r["underrun_s"] for r in results),
+        "rss_peak_mb": mem_peak, "rss_after_mb": proc_memory(server.proc.pid)["VmRSS"],
+        "results": results,
+    }
+    if streams > 1:
+        # The stream that started first (index 0 got its request in first).
+        summary["first_stream_underruns"] = sum(r["underruns"] for r in results if r["stream"] == 0)
+        summary["ttfa_p95_per_stream"] = [percentile([r["ttfa"] for r in results if r["stream"] == i], 95)
+                                          for i in range(streams)]
+    if streams == 1 and "first_call" in results[0]:
+        summary["ttfa_over_first_call"] = statistics.median(r["ttfa"] / r["first_call"] for r in results)
+        summary["wall_over_model"] = statistics.median(r["server_wall"] / r["model"] for r in results)
+    if polls:
+        summary["describe_p50_ms"] = percentile(polls, 50) * 1000
+        summary["describe_max_ms"] = max(polls) * 1000
+    return summary
+
+
+async def baseline(model: str, voices: str, runs: int) -> dict:
+    """kokoro_onnx's create_stream: what most Kokoro Wyoming servers wrap."""
+    try:
+        from kokoro_onnx import Kokoro
+    except ImportError:
+        return {}
+    kokoro = Kokoro(model, voices)
+    out = {}
+    async for _ in kokoro.create_stream("Warm up.", "af_heart"):
+        pass
+    for name, text in TEXTS.items():
+        ttfas, totals = [], []
+        for _ in range(runs):
+            started = time.monotonic()
+            first = None
+            async for _samples, _rate in kokoro.create_stream(text, "af_heart"):
+                first = first or time.monotonic()
+            ttfas.append(first - started)
+            totals.append(time.monotonic() - started)
+        out[name] = {"ttfa_p50": percentile(ttfas, 50), "ttfa_p95": percentile(ttfas, 95),
+                     "total_p50": percentile(totals, 50)}
+    return out
+
+
+async def cached_repeat(model: str, voices: str, base_config: dict) -> float:
+    server = Server(model, voices, {**base_config, "cache": {"enabled": True}})
+    try:
+        await stream_once(server.port, TEXTS["short"])
+        return statistics.median([(await stream_once(server.port, TEXTS["short"]))["ttfa"] for _ in range(5)])
+    finally:
+        server.stop()
+
+
+def table(report: dict) -> str:
+    rows = ["| text | streams | TTFA p50 | TTFA p95 | total p50 | audio s | RTF | underruns | RSS peak MB |"
+            " describe max ms | baseline TTFA p50 | ratio |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    for case in report["cases"]:
+        base = report["baseline"].get(case["text"], {})
+        ratio = base["ttfa_p50"] / case["ttfa_p50"] if base else float("nan")
+        rows.append(
+            f"| {case['text']} | {case['streams']} | {case['ttfa_p50']:.3f} | {case['ttfa_p95']:.3f} | "
+            f"{case['total_p50']:.2f} | {case['audio_s']:.2f} | {case['rtf']:.2f} | {case['underruns']} | "
+            f"{case['rss_peak_mb']:.0f} | {case.get('describe_max_ms', float('nan')):.1f} | "
+            f"{base.get('ttfa_p50', float('nan')):.3f} | {ratio:.1f}x |")
+    return "\n".join(rows)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--voices", required=True)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--streams", default="1,2,4")
+    parser.add_argument("--config", default="{}", help="JSON/YAML mapping merged into the server config")
+    parser.add_argument("--no-baseline", action="store_true")
+    parser.add_argument("--out", default="benchmarks/results.json")
+    args = parser.parse_args()
+
+    config = {"cache": {"enabled": False}, **json.loads(args.config)}
+    server = Server(args.model, args.voices, config)
+    report: dict = {"model": Path(args.model).name, "config": config, "cpu_count": os.cpu_count(),
+                    "server_start_s": server.start_seconds,
+                    "rss_after_start_mb": proc_memory(server.proc.pid)["VmRSS"], "cases": []}
+    try:
+        for streams in (int(s) for s in args.streams.split(",")):
+            for name, text in TEXTS.items():
+                case = await run_case(server, text, streams, args.runs, poll=streams == 1)
+                case["text"] = name
+                report["cases"].append(case)
+                print(f"{name:>12} x{streams}: TTFA p50 {case['ttfa_p50']:.3f}s p95 {case['ttfa_p95']:.3f}s "
+                      f"underruns {case['underruns']} RSS peak {case['rss_peak_mb']:.0f} MB", flush=True)
+        report["rss_end_mb"] = proc_memory(server.proc.pid)["VmRSS"]
+    finally:
+        server.stop()
+    report["cached_repeat_ttfa"] = await cached_repeat(args.model, args.voices, config)
+    report["baseline"] = {} if args.no_baseline else await baseline(args.model, args.voices, args.runs)
+    print()
+    print(table(report))
+    print(f"\nserver start {report['server_start_s']:.1f} s, RSS after start "
+          f"{report['rss_after_start_mb']:.0f} MB, at end {report['rss_end_mb']:.0f} MB; "
+          f"cached repeat TTFA {report['cached_repeat_ttfa'] * 1000:.1f} ms")
+    singles = [c for c in report["cases"] if c["streams"] == 1]
+    for case in singles:
+        print(f"{case['text']}: TTFA / first call {case.get('ttfa_over_first_call', float('nan')):.2f}, "
+              f"wall / sum of calls {case.get('wall_over_model', float('nan')):.3f}")
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(report, indent=1))
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
