@@ -29,6 +29,7 @@ from .engine import Engine, EngineSettings
 from .handler import KokoroEventHandler, Service, ServiceSettings
 from .infer import KokoroModel, ModelError, SessionOptions, cost_model
 from .model_files import locate_model_files
+from .protocol import Limits
 from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
 from .scheduler import Scheduler
 from .text import TextPipeline
@@ -174,6 +175,10 @@ def build_service(config: dict[str, Any]) -> Service:
     service = Service(engine, ServiceSettings(
         default_voice=config["voice"], speed=config["speed"], streaming=config["streaming"],
         samples_per_chunk=samples_per_chunk(config, 24000), max_text_chars=config["max_text_chars"],
+        max_connections=config["limits"]["max_connections"], idle_timeout=config["limits"]["idle_timeout"],
+        allowed_clients=tuple(config["allowed_clients"]),
+        limits=Limits(max_data_bytes=config["limits"]["max_data_bytes"],
+                      max_payload_bytes=config["limits"]["max_payload_bytes"]),
     ))
     _LOGGER.info("Ready: %d voices, model %s on %s, started in %.1f s", len(voices), model_path.name,
                  model.provider, time.monotonic() - started)

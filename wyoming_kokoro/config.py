@@ -7,6 +7,7 @@ naming the key and what is allowed (exit code 2), never a traceback.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,21 @@ _CACHE = vol.Schema({
     vol.Optional("max_chars", default=120): _number(1, 100000, integer=True),
 })
 
+_LIMITS = vol.Schema({
+    vol.Optional("max_connections", default=32): _number(1, 100000, integer=True),
+    vol.Optional("idle_timeout", default=300): _number(1, 86400),
+    vol.Optional("max_data_bytes", default=1024 * 1024): _number(1024, 1 << 30, integer=True),
+    vol.Optional("max_payload_bytes", default=1024 * 1024): _number(0, 1 << 30, integer=True),
+})
+
+
+def _network(value: Any):
+    try:
+        return ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        raise vol.Invalid(f"{value!r} is not an IP network such as 192.168.1.0/24") from None
+
+
 SCHEMA = vol.Schema({
     vol.Optional("voice", default="af_heart"): str,
     vol.Optional("speed", default=1.0): _number(0.5, 2.0),
@@ -92,6 +108,8 @@ SCHEMA = vol.Schema({
     vol.Optional("arena", default={}): _ARENA,
     vol.Optional("segment", default={}): _SEGMENT,
     vol.Optional("cache", default={}): _CACHE,
+    vol.Optional("limits", default={}): _LIMITS,
+    vol.Optional("allowed_clients", default=[]): [_network],
     vol.Optional("warmup", default=True): bool,
     vol.Optional("optimize", default=True): bool,
     vol.Optional("cache_dir", default=None): vol.Any(None, str),

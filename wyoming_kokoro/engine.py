@@ -33,6 +33,10 @@ SECONDS_PER_TOKEN = 0.08
 
 MIN_SPLIT_TOKENS = 8
 
+_LOOKBEHIND = 8
+"""A clause boundary (mark, closing quotes, space) straddling two streamed
+chunks starts at most this many characters before the new text."""
+
 
 @dataclass
 class EngineSettings:
@@ -108,9 +112,10 @@ class Utterance:
         synthesised yet, whole words are released without waiting for
         punctuation.
         """
+        scanned = len(self._text) - _LOOKBEHIND
         self._text += text
         self.text_chars += len(text)
-        complete, self._text = split_complete(self._text)
+        complete, self._text = split_complete(self._text, scanned)
         if not complete and streamed and self._starving():
             complete, self._text = _complete_words(self._text, 2 * self.segmenter.first_tokens)
         if complete.strip():
@@ -183,26 +188,31 @@ class Utterance:
 
         async def produce() -> None:
             nonlocal estimated
-            while True:
-                await slots.acquire()
-                segment = await self._next_segment()
-                if segment is None:
-                    await queue.put(None)
-                    return
-                future = self._cached(segment)
-                if future is None:
-                    deadline = self._deadline(max(estimated, self.audio_seconds))
-                    future = self.engine.scheduler.submit(lambda s=segment: self._run(s), deadline)
-                estimated += len(segment.tokens) * SECONDS_PER_TOKEN / self.speed
-                await queue.put((segment, future))
+            try:
+                while True:
+                    await slots.acquire()
+                    segment = await self._next_segment()
+                    if segment is None:
+                        await queue.put(None)
+                        return
+                    future = self._cached(segment)
+                    if future is None:
+                        deadline = self._deadline(max(estimated, self.audio_seconds))
+                        future = self.engine.scheduler.submit(lambda s=segment: self._run(s), deadline)
+                    estimated += len(segment.tokens) * SECONDS_PER_TOKEN / self.speed
+                    await queue.put((segment, future))
+            except Exception as error:  # noqa: BLE001 - e.g. G2P failed: hand it to the consumer
+                await queue.put(error)
 
         producer = asyncio.create_task(produce(), name="utterance-producer")
         futures: list[asyncio.Future] = []
         try:
             while True:
-                item = await _get(queue, producer)
+                item = await queue.get()
                 if item is None:
                     break
+                if isinstance(item, Exception):
+                    raise item
                 segment, future = item
                 futures.append(future)
                 raw, seconds = await future
@@ -228,20 +238,8 @@ class Utterance:
                 future.cancel()
             while not queue.empty():
                 item = queue.get_nowait()
-                if item is not None:
+                if isinstance(item, tuple):
                     item[1].cancel()
-
-
-async def _get(queue: asyncio.Queue, producer: asyncio.Task):
-    """queue.get(), but raise at once if the producer failed (e.g. in G2P)."""
-    if not producer.done():
-        getter = asyncio.ensure_future(queue.get())
-        await asyncio.wait({getter, producer}, return_when=asyncio.FIRST_COMPLETED)
-        if getter.done():
-            return getter.result()
-        getter.cancel()
-    producer.result()
-    return await queue.get()
 
 
 def _complete_words(text: str, min_chars: int) -> tuple[str, str]:

@@ -15,9 +15,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import ipaddress
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
@@ -30,6 +32,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from . import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, __version__
 from .chunk import Chunker, to_pcm16
 from .engine import Engine, Utterance
+from .protocol import Limits, ProtocolError, read_event
 from .voices import Voice
 
 _LOGGER = logging.getLogger(__name__)
@@ -53,6 +56,10 @@ class ServiceSettings:
     streaming: bool
     samples_per_chunk: int
     max_text_chars: int
+    max_connections: int = 32
+    idle_timeout: float = 300.0
+    allowed_clients: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    limits: Limits = field(default_factory=Limits)
 
 
 def build_info(voices: dict[str, Voice], streaming: bool) -> Info:
@@ -77,6 +84,7 @@ class Service:
     def __init__(self, engine: Engine, settings: ServiceSettings) -> None:
         self.engine = engine
         self.settings = settings
+        self.connections = 0
         self.info_event = build_info(engine.voices, settings.streaming).event()
 
     def resolve_voice(self, voice: Any) -> Voice:
@@ -126,6 +134,75 @@ class KokoroEventHandler(AsyncEventHandler):
         self._stream_chars = 0
         self._rejected_stream = False
         self._tail: asyncio.Task | None = None  # last synthesis task, for ordering
+
+    async def run(self) -> None:
+        """Read events with size limits, an idle timeout and admission control.
+
+        Replaces wyoming's loop, which trusts sizes sent by the peer and
+        drops the client on the first bad line.
+        """
+        refusal = self._admission()
+        if refusal is not None:
+            _LOGGER.warning("Refused %s: %s", self._peer(), refusal.text)
+            try:
+                await self.write_event(Error(text=refusal.text, code=refusal.code).event())
+            except ConnectionError:
+                pass
+            self.writer.close()
+            return
+        self.service.connections += 1
+        try:
+            await self._read_loop()
+        finally:
+            self.service.connections -= 1
+            await self.disconnect()
+            self.writer.close()
+
+    async def _read_loop(self) -> None:
+        settings = self.service.settings
+        while True:
+            try:
+                event = await asyncio.wait_for(read_event(self.reader, settings.limits),
+                                               settings.idle_timeout)
+            except asyncio.TimeoutError:
+                if self._busy():
+                    continue
+                _LOGGER.info("Closing idle connection from %s", self._peer())
+                return
+            except ProtocolError as error:
+                _LOGGER.info("Bad event from %s: %s", self._peer(), error.text)
+                await self.write_event(Error(text=error.text, code=error.code).event())
+                if error.fatal:
+                    return
+                continue
+            except (ConnectionError, OSError):
+                return
+            if event is None or not await self.handle_event(event):
+                return
+
+    def _busy(self) -> bool:
+        return self._tail is not None and not self._tail.done()
+
+    def _peer(self) -> str:
+        peer = self.writer.get_extra_info("peername")
+        return str(peer[0]) if isinstance(peer, tuple) else "local socket"
+
+    def _admission(self) -> RequestError | None:
+        """Why this connection must be refused (None: welcome)."""
+        settings = self.service.settings
+        peer = self.writer.get_extra_info("peername")
+        if settings.allowed_clients and isinstance(peer, tuple):
+            try:
+                address = ipaddress.ip_address(str(peer[0]).split("%")[0])
+            except ValueError:
+                return RequestError("forbidden", "client address not understood")
+            if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+                address = address.ipv4_mapped
+            if not any(address in network for network in settings.allowed_clients):
+                return RequestError("forbidden", f"client {address} is not in allowed_clients")
+        if self.service.connections >= settings.max_connections:
+            return RequestError("busy", f"server busy: {settings.max_connections} connections open")
+        return None
 
     async def handle_event(self, event: Event) -> bool:
         if not isinstance(event.data, dict):
@@ -247,9 +324,12 @@ class KokoroEventHandler(AsyncEventHandler):
         fmt = {"rate": SAMPLE_RATE, "width": SAMPLE_WIDTH, "channels": CHANNELS}
         await self.write_event(AudioStart(**fmt).event())
         try:
-            async for piece in utterance.audio():
-                for chunk in chunker.feed(to_pcm16(piece)):
-                    await self._write_chunk(chunker, chunk, fmt)
+            # aclosing: if writing fails (client gone), the generator's cleanup
+            # must run now, cancelling queued model calls, not at GC time.
+            async with contextlib.aclosing(utterance.audio()) as pieces:
+                async for piece in pieces:
+                    for chunk in chunker.feed(to_pcm16(piece)):
+                        await self._write_chunk(chunker, chunk, fmt)
             for chunk in chunker.flush():
                 await self._write_chunk(chunker, chunk, fmt)
         except (ConnectionError, asyncio.CancelledError):

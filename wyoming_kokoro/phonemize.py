@@ -140,7 +140,7 @@ class Espeak:
                 if self._lib.espeak_SetVoiceByName(self._voices[language].encode()) != 0:
                     raise RuntimeError(f"espeak-ng could not select {language!r}")
                 self._current = language
-            buffer = ctypes.c_char_p(text.encode("utf-8", errors="replace"))
+            buffer = ctypes.c_char_p(text.replace("\0", " ").encode("utf-8", errors="replace"))
             pointer = ctypes.pointer(buffer)
             parts = []
             while pointer.contents.value:

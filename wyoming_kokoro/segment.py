@@ -137,16 +137,17 @@ _ABBREVIATION = re.compile(
 )
 
 
-def split_complete(text: str) -> tuple[str, str]:
+def split_complete(text: str, start: int = 0) -> tuple[str, str]:
     """Split streamed text into (complete clauses, remainder still arriving).
 
     A clause is complete once its punctuation is followed by whitespace: a
     period inside '3.5' is not. A period after an abbreviation ('Dr. ',
     'e.g. ') does not end anything, so the normaliser later sees 'Dr. Smith'
-    whole.
+    whole. start: where to begin looking (text before it is known to hold no
+    boundary), so thousands of tiny streamed chunks cost linear time.
     """
     end = 0
-    for match in _COMPLETE.finditer(text):
+    for match in _COMPLETE.finditer(text, max(0, start)):
         if not _ABBREVIATION.search(text[: match.end()]):
             end = match.end()
     return text[:end], text[end:]
