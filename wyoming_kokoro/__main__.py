@@ -32,7 +32,7 @@ from .model_files import locate_model_files
 from .protocol import Limits
 from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
 from .scheduler import Scheduler
-from .text import TextPipeline
+from .text import pipeline_from_config
 from .voices import load_voices
 
 _LOGGER = logging.getLogger("wyoming_kokoro")
@@ -168,7 +168,7 @@ def build_service(config: dict[str, Any]) -> Service:
             sentence_silence=config["sentence_silence"], clause_silence=seg["clause_silence"],
             first_tokens=first_tokens, growth=seg["growth"], max_tokens=seg["max_tokens"],
         ),
-        prepare=TextPipeline().phonemes,
+        prepare=pipeline_from_config(config).phonemes,
         cache=AudioCache(int(config["cache"]["max_mb"] * 1024 * 1024), config["cache"]["max_chars"])
         if config["cache"]["enabled"] else None,
     )

@@ -93,6 +93,37 @@ def _network(value: Any):
         raise vol.Invalid(f"{value!r} is not an IP network such as 192.168.1.0/24") from None
 
 
+def _rules(value: Any) -> list[str]:
+    from .normalize import RULES
+
+    if not isinstance(value, list):
+        raise vol.Invalid("expected a list of rule names")
+    unknown = [v for v in value if v not in RULES]
+    if unknown:
+        raise vol.Invalid(f"unknown rule(s) {', '.join(map(str, unknown))}; rules: {', '.join(RULES)}")
+    return value
+
+
+_NORMALIZE = vol.Schema({
+    vol.Optional("enabled", default=True): bool,
+    vol.Optional("disabled_rules", default=[]): _rules,
+    vol.Optional("date_order", default=None): vol.Any(None, vol.In(["mdy", "dmy"])),
+})
+
+_LEXICON_ENTRIES = vol.Schema({str: {str: str}})
+
+
+def _lexicon(value: Any) -> dict[str, dict[str, str]]:
+    """A mapping language -> word -> phonemes, or the path of a YAML file holding one."""
+    if isinstance(value, str):
+        path = Path(value)
+        try:
+            value = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as error:
+            raise vol.Invalid(f"cannot read lexicon file {path}: {error}") from None
+    return _LEXICON_ENTRIES(value)
+
+
 SCHEMA = vol.Schema({
     vol.Optional("voice", default="af_heart"): str,
     vol.Optional("speed", default=1.0): _number(0.5, 2.0),
@@ -108,6 +139,8 @@ SCHEMA = vol.Schema({
     vol.Optional("arena", default={}): _ARENA,
     vol.Optional("segment", default={}): _SEGMENT,
     vol.Optional("cache", default={}): _CACHE,
+    vol.Optional("normalize", default={}): _NORMALIZE,
+    vol.Optional("lexicon", default={}): _lexicon,
     vol.Optional("limits", default={}): _LIMITS,
     vol.Optional("allowed_clients", default=[]): [_network],
     vol.Optional("warmup", default=True): bool,

@@ -205,7 +205,7 @@ def join_with_punctuation(text: str, words: Callable[[str], str]) -> str:
             if out and not opening:
                 out[-1] = out[-1].rstrip() + marks + " "
             else:
-                out.append(marks)
+                out.append(marks if opening else marks + " ")
             continue
         phonemes = words(piece.strip())
         if phonemes:
