@@ -38,7 +38,7 @@ from pathlib import Path
 
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe
-from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
 TEXTS = {
     "short": "Turned on the kitchen lights.",
@@ -112,11 +112,11 @@ class Server:
         os.unlink(self.config_file.name)
 
 
-async def stream_once(port: int, text: str) -> dict:
+async def stream_once(port: int, text: str, voice: str | None = None) -> dict:
     """One Home Assistant streaming request; timings from the client's side."""
     async with AsyncTcpClient("127.0.0.1", port) as client:
         sent = time.monotonic()
-        await client.write_event(SynthesizeStart().event())
+        await client.write_event(SynthesizeStart(voice=SynthesizeVoice(name=voice) if voice else None).event())
         words = text.split(" ")
         for i in range(0, len(words), 3):  # LLM-like deltas of a few words
             await client.write_event(SynthesizeChunk(text=" ".join(words[i:i + 3]) + " ").event())

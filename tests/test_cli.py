@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -154,3 +155,43 @@ def test_tcp_server_process_serves_and_stops_on_sigterm(model_dir, tmp_path):
     assert proc.returncode == 0, err
     assert "Warmed up" in err
     assert list(Path(CACHE_HOME, "wyoming-kokoro").glob("kokoro-v1.0.*.onnx"))  # pre-optimised once
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_signal_during_synthesis_exits_0_promptly(model_dir, signal_name):
+    """In-flight work is cancelled within a bound; the process exits cleanly."""
+    import signal
+
+    port = free_port()
+    proc = subprocess.Popen([PYTHON, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}",
+                             *files(model_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME})
+
+    def start_long_synthesis() -> socket.socket:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                sock = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        stream = sock.makefile("rwb")
+        write_event(Event("synthesize-start", {}), stream)
+        write_event(Event("synthesize-chunk", {"text": "A very long story. " * 500}), stream)
+        assert read_event(stream).type == "audio-start"  # synthesis is under way
+        return sock
+
+    sock = start_long_synthesis()  # kept open: the signal, not a disconnect, must end it
+    try:
+        started = time.monotonic()
+        proc.send_signal(getattr(signal, signal_name))
+        _, err = proc.communicate(timeout=15)
+        assert time.monotonic() - started < 10
+    finally:
+        sock.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
