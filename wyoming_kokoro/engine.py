@@ -55,6 +55,8 @@ class Engine:
                  cache: AudioCache | None = None) -> None:
         self.model = model
         self.cache = cache
+        self.active = 0
+        """Utterances currently producing audio (they share the model)."""
         self.voices = voices
         self.scheduler = scheduler
         self.settings = settings
@@ -143,7 +145,7 @@ class Utterance:
     async def _next_segment(self) -> Segment | None:
         while True:
             if self.segmenter:
-                return self.segmenter.next()
+                return self.segmenter.next(share=self.engine.active)
             if self._done:
                 return None
             self._changed.clear()
@@ -206,6 +208,7 @@ class Utterance:
 
         producer = asyncio.create_task(produce(), name="utterance-producer")
         futures: list[asyncio.Future] = []
+        self.engine.active += 1
         try:
             while True:
                 item = await queue.get()
@@ -233,6 +236,7 @@ class Utterance:
                 self.audio_seconds += piece.size / SAMPLE_RATE
                 yield piece
         finally:
+            self.engine.active -= 1
             producer.cancel()
             for future in futures:
                 future.cancel()

@@ -76,16 +76,23 @@ class Segmenter:
     def __bool__(self) -> bool:
         return bool(self._words)
 
-    def budget(self) -> int:
+    def budget(self, share: int = 1) -> int:
+        """Tokens the next segment may hold.
+
+        share: streams currently competing for the model. A call cannot be
+        pre-empted, so under contention segments are kept shorter (the cap
+        divided by the streams) and no stream waits behind a long call.
+        """
         if self.count == 0:
             return self.first_tokens
-        return min(self.max_tokens, max(self.first_tokens, int(self.growth * self.emitted_tokens)))
+        cap = max(self.first_tokens, self.max_tokens // max(1, share))
+        return min(cap, max(self.first_tokens, int(self.growth * self.emitted_tokens)))
 
-    def next(self) -> Segment | None:
+    def next(self, share: int = 1) -> Segment | None:
         """The next segment, or None when nothing is pending."""
         if not self._words:
             return None
-        budget = self.budget()
+        budget = self.budget(share)
         cut = self._choose_cut(budget)
         words = [self._words.popleft() for _ in range(cut)]
         phonemes = " ".join(words)
