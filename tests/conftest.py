@@ -51,6 +51,19 @@ def service(model_dir):
     return build_service(make_config(model_dir))
 
 
+def slow_down(service, seconds_per_token: float) -> None:
+    """Make the model take real time per token (sleeping: ONNX Runtime frees
+    the GIL while it computes, so this behaves like a slow CPU)."""
+    model = service.engine.model
+    real_run = model.run
+
+    def slow_run(token_ids, style, speed):
+        time.sleep(seconds_per_token * len(token_ids))
+        return real_run(token_ids, style, speed)
+
+    model.run = slow_run
+
+
 @dataclass
 class Running:
     host: str

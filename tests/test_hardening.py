@@ -9,7 +9,7 @@ import threading
 import time
 
 import pytest
-from conftest import make_config, read_until, start_server
+from conftest import make_config, read_until, slow_down, start_server
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from wyoming.event import Event, async_read_event
@@ -236,14 +236,7 @@ def live_threads() -> set[str]:
 
 async def test_hundred_clients_disconnecting_mid_stream(model_dir):
     service = build_service(make_config(model_dir, limits={"max_connections": 200}))
-    model = service.engine.model
-    real_run = model.run
-
-    def slow_run(ids, style, speed):
-        time.sleep(0.005 * len(ids))
-        return real_run(ids, style, speed)
-
-    model.run = slow_run
+    slow_down(service, 0.005)
     running = await start_server(service)
     threads_before = live_threads()
     tasks_before = len(asyncio.all_tasks())

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 import pytest
-from conftest import make_config, read_until, start_server
+from conftest import make_config, read_until, slow_down, start_server
 from models import SAMPLES_PER_TOKEN, build_model, decode_tokens
 from wyoming.event import Event
 from wyoming.info import Describe
@@ -203,17 +203,9 @@ async def test_both_export_namings_work(model_dir, tmp_path, token_name, duratio
 
 @pytest.fixture
 async def slow_server(model_dir):
-    """A model that takes 20 ms per token (sleeping, as ONNX Runtime frees the
-    GIL while it computes), so synthesis takes seconds."""
+    """A model that takes 20 ms per token, so synthesis takes seconds."""
     service = build_service(make_config(model_dir))
-    model = service.engine.model
-    real_run = model.run
-
-    def slow_run(token_ids, style, speed):
-        time.sleep(0.02 * len(token_ids))
-        return real_run(token_ids, style, speed)
-
-    model.run = slow_run
+    slow_down(service, 0.02)
     running = await start_server(service)
     yield running, service
     await running.server.stop()
