@@ -272,6 +272,10 @@ async def main() -> None:
                     "server_start_s": server.start_seconds,
                     "rss_after_start_mb": proc_memory(server.proc.pid)["VmRSS"], "cases": []}
     try:
+        # Request 1 right after start-up vs the same request once warm.
+        report["first_request_ttfa"] = (await stream_once(server.port, TEXTS["two-sentence"]))["ttfa"]
+        report["steady_request_ttfa"] = statistics.median(
+            [(await stream_once(server.port, TEXTS["two-sentence"]))["ttfa"] for _ in range(3)])
         for streams in (int(s) for s in args.streams.split(",")):
             for name, text in TEXTS.items():
                 case = await run_case(server, text, streams, args.runs, poll=streams == 1)
@@ -288,6 +292,7 @@ async def main() -> None:
     print(table(report))
     print(f"\nserver start {report['server_start_s']:.1f} s, RSS after start "
           f"{report['rss_after_start_mb']:.0f} MB, at end {report['rss_end_mb']:.0f} MB; "
+          f"request 1 TTFA {report['first_request_ttfa']:.3f} s vs steady {report['steady_request_ttfa']:.3f} s; "
           f"cached repeat TTFA {report['cached_repeat_ttfa'] * 1000:.1f} ms")
     singles = [c for c in report["cases"] if c["streams"] == 1]
     for case in singles:
