@@ -14,19 +14,21 @@ import asyncio
 import logging
 import os
 import shlex
+import signal
 import sys
 import time
 from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
-from wyoming.server import AsyncServer
+from wyoming.server import AsyncServer, AsyncStdioServer, AsyncTcpServer
 
 from . import __version__
 from .cache import AudioCache
 from .config import ConfigError, cache_dir, load_file, merge, physical_cores, samples_per_chunk, validate
 from .engine import Engine, EngineSettings
 from .handler import KokoroEventHandler, Service, ServiceSettings
+from .http_api import parse_address, start_http
 from .infer import KokoroModel, ModelError, SessionOptions, cost_model
 from .model_files import locate_model_files
 from .protocol import Limits
@@ -61,6 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--voice", help="default voice (default: af_heart)")
     parser.add_argument("--speed", type=float, help="speaking rate, 0.5-2.0 (default: 1.0)")
     parser.add_argument("--no-streaming", action="store_true", help="do not advertise streaming")
+    parser.add_argument("--zeroconf", nargs="?", const="kokoro", metavar="NAME",
+                        help="announce _wyoming._tcp over mDNS as NAME (default: kokoro); "
+                             "needs the zeroconf extra")
+    parser.add_argument("--http", type=parse_address, metavar="HOST:PORT",
+                        help="also serve /health, /metrics and OpenAI /v1/audio/speech over HTTP")
     parser.add_argument("--debug", action="store_true", help="log DEBUG messages")
     parser.add_argument("--version", action="version", version=__version__)
     return parser
@@ -185,13 +192,69 @@ def build_service(config: dict[str, Any]) -> Service:
     return service
 
 
-async def serve(uri: str, service: Service) -> None:
-    server = AsyncServer.from_uri(uri)
-    _LOGGER.info("Serving on %s", uri)
+def check_zeroconf(args: argparse.Namespace) -> None:
+    """Fail before the slow model load if --zeroconf cannot work."""
+    if args.zeroconf is None:
+        return
+    if not args.uri.startswith("tcp://"):
+        raise UsageError("--zeroconf needs a tcp:// --uri")
     try:
-        await server.run(partial(KokoroEventHandler, service))
+        import zeroconf  # noqa: F401, PLC0415 - optional extra
+    except ImportError:
+        raise UsageError("--zeroconf needs the zeroconf package: pip install 'wyoming-kokoro[zeroconf]'") from None
+
+
+WILDCARD_HOSTS = ("", "0.0.0.0", "::")
+
+
+async def start_zeroconf(server: AsyncTcpServer, name: str) -> None:
+    """Announce _wyoming._tcp.local. so Home Assistant discovers us, as wyoming-piper does.
+
+    A wildcard bind address is no address to announce: wyoming then finds
+    the LAN address of the default route itself.
+    """
+    from wyoming.zeroconf import HomeAssistantZeroconf  # noqa: PLC0415 - optional extra
+
+    host = None if server.host in WILDCARD_HOSTS else server.host
+    await HomeAssistantZeroconf(port=server.port, name=name, host=host).register_server()
+    _LOGGER.info("Zeroconf: announced %s._wyoming._tcp.local. on port %d", name, server.port)
+
+
+async def serve(uri: str, service: Service, http: tuple[str, int] | None = None,
+                zeroconf: str | None = None) -> None:
+    """Serve until SIGTERM / SIGINT, then stop accepting and cancel in-flight work."""
+    server = AsyncServer.from_uri(uri)
+    factory = partial(KokoroEventHandler, service)
+    runner = None
+    try:
+        if isinstance(server, AsyncStdioServer):
+            _LOGGER.info("Serving on %s", uri)
+            await server.run(factory)  # until stdin closes (or SIGTERM)
+            return
+        await server.start(factory)  # listening from here on
+        if http is not None:  # started after warm-up, so /health is 200 from its first answer
+            runner = await start_http(service, *http)
+        if zeroconf is not None and isinstance(server, AsyncTcpServer):
+            await start_zeroconf(server, zeroconf)
+        _LOGGER.info("Serving on %s", uri)
+        await _until_stop_signal()
+        _LOGGER.info("Stopping: closing connections and cancelling their synthesis")
+        await server.stop()
     finally:
+        if runner is not None:
+            await runner.cleanup()
         service.engine.scheduler.close()
+
+
+async def _until_stop_signal() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            loop.add_signal_handler(signum, stop.set)
+        except (NotImplementedError, RuntimeError):  # e.g. Windows event loops
+            pass
+    await stop.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -201,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
         config = resolve_config(args)
         AsyncServer.from_uri(args.uri)  # check the URI before the slow model load
+        check_zeroconf(args)
         service = build_service(config)
     except (UsageError, ConfigError, ModelError) as error:
         print(f"wyoming-kokoro: error: {error}", file=sys.stderr)
@@ -209,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wyoming-kokoro: error: {error}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(args.uri, service))
+        asyncio.run(serve(args.uri, service, http=args.http, zeroconf=args.zeroconf))
     except KeyboardInterrupt:
         pass
     except OSError as error:  # e.g. address already in use

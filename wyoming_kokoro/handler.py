@@ -32,6 +32,7 @@ from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, Synthesize
 from . import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, __version__
 from .chunk import Chunker, to_pcm16
 from .engine import Engine, Utterance
+from .metrics import API_WYOMING, Metrics
 from .protocol import Limits, ProtocolError, read_event
 from .voices import Voice
 
@@ -86,6 +87,7 @@ class Service:
         self.settings = settings
         self.connections = 0
         self.info_event = build_info(engine.voices, settings.streaming).event()
+        self.metrics = Metrics()
 
     def resolve_voice(self, voice: Any) -> Voice:
         """HA sends {name, speaker?} or nothing; other clients may send language."""
@@ -135,6 +137,11 @@ class KokoroEventHandler(AsyncEventHandler):
         self._rejected_stream = False
         self._tail: asyncio.Task | None = None  # last synthesis task, for ordering
 
+    async def write_event(self, event: Event) -> None:
+        """Every event out passes here: count errors and audio streams for /metrics."""
+        self.service.metrics.wyoming_event(self, event.type)
+        await super().write_event(event)
+
     async def run(self) -> None:
         """Read events with size limits, an idle timeout and admission control.
 
@@ -171,7 +178,10 @@ class KokoroEventHandler(AsyncEventHandler):
                 return
             except ProtocolError as error:
                 _LOGGER.info("Bad event from %s: %s", self._peer(), error.text)
-                await self.write_event(Error(text=error.text, code=error.code).event())
+                try:
+                    await self.write_event(Error(text=error.text, code=error.code).event())
+                except ConnectionError:
+                    return
                 if error.fatal:
                     return
                 continue
@@ -353,6 +363,7 @@ class KokoroEventHandler(AsyncEventHandler):
                      "model=%.3fs wall=%.3fs rtf=%.3f", utterance.voice.name, utterance.text_chars,
                      utterance.segments, utterance.audio_seconds, ttfa, utterance.first_model_seconds,
                      utterance.model_seconds, time.monotonic() - started, rtf)
+        self.service.metrics.observe(API_WYOMING, ttfa, rtf, utterance.audio_seconds)
 
     def _check_length(self, chars: int) -> None:
         limit = self.service.settings.max_text_chars

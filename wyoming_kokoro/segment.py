@@ -109,7 +109,7 @@ class Segmenter:
         a boundary that would leave the segment under half the budget is
         passed over for a later, lower-ranked one, so segments keep growing.
         """
-        hard = min(MAX_TOKENS, max(budget, int(budget * SLACK)))
+        hard = min(self.max_tokens, max(budget, int(budget * SLACK)))  # max_tokens is a hard cap
         size = 0
         cuts: dict[str, int] = {}
         sizes: dict[str, int] = {}

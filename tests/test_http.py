@@ -1,0 +1,329 @@
+"""The HTTP side door: health, metrics, voices and OpenAI-compatible speech.
+
+Speech is checked with the official `openai` client against a real socket,
+the rest with aiohttp's test client. The tiny test model encodes each token
+as a level, so "the audio says exactly this text" is a plain equality.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import struct
+import time
+
+import aiohttp
+import openai
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from conftest import free_port, make_config, read_until, start_server
+from models import decode_tokens
+from wyoming.event import Event
+from wyoming.tts import SynthesizeChunk, SynthesizeStart, SynthesizeStop
+
+from wyoming_kokoro.__main__ import UsageError, build_service, parse_args, serve
+from wyoming_kokoro.http_api import HttpApi, parse_address, wav_header
+from wyoming_kokoro.text import TextPipeline
+from wyoming_kokoro.vocab import tokenize
+
+SPACE = 16
+TEXT = "Turned on the kitchen lights. The thermostat is at twenty one degrees."
+
+
+def expected_tokens(text: str, language: str = "en-us") -> list[int]:
+    return [t for t in tokenize(TextPipeline().phonemes(text, language)) if t != SPACE]
+
+
+def spoken(pcm: bytes) -> list[int]:
+    return [t for t in decode_tokens(pcm) if t != SPACE]
+
+
+@pytest.fixture
+async def fresh_service(model_dir):
+    """A service of its own, so metric counts are exact and the scheduler may be closed."""
+    service = build_service(make_config(model_dir))
+    yield service
+    service.engine.scheduler.close()
+
+
+@pytest.fixture
+async def http(service):
+    async with TestClient(TestServer(HttpApi(service).app)) as client:
+        yield client
+
+
+@pytest.fixture
+async def openai_client(service):
+    """The official client, pointed at the API on a real local port."""
+    server = TestServer(HttpApi(service).app, host="127.0.0.1", port=free_port())
+    await server.start_server()
+    client = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{server.port}/v1", api_key="not-needed",
+                                max_retries=0, timeout=20)
+    yield client
+    await client.close()
+    await server.close()
+
+
+async def speak(client: openai.AsyncOpenAI, **params) -> tuple[bytes, dict[str, str]]:
+    async with client.audio.speech.with_streaming_response.create(model="kokoro", **params) as response:
+        body = b"".join([chunk async for chunk in response.iter_bytes()])
+        return body, {k.lower(): v for k, v in response.headers.items()}
+
+
+def samples(metrics: str, name: str) -> dict[str, float]:
+    """{labels: value} of one metric in Prometheus text."""
+    found = {}
+    for line in metrics.splitlines():
+        match = re.fullmatch(rf"{re.escape(name)}(\{{[^}}]*\}})? (\S+)", line)
+        if match:
+            found[match.group(1) or ""] = float(match.group(2))
+    return found
+
+
+# -- health -------------------------------------------------------------------
+async def test_health_is_503_until_the_service_is_ready(service):
+    api = HttpApi()  # served before build_service has returned
+    async with TestClient(TestServer(api.app)) as client:
+        starting = await client.get("/health")
+        assert starting.status == 503 and (await starting.json())["status"] == "starting"
+        assert (await client.get("/metrics")).status == 503
+        refused = await client.post("/v1/audio/speech", json={"input": "Hello."})
+        assert refused.status == 503 and (await refused.json())["error"]["code"] == "not-ready"
+        api.set_service(service)
+        ready = await client.get("/health")
+        assert ready.status == 200 and (await ready.json())["status"] == "ok"
+        api.set_service(None)  # shutting down
+        assert (await client.get("/health")).status == 503
+
+
+async def test_voices_lists_every_voice_with_language(http, service):
+    reply = await http.get("/v1/audio/voices")
+    assert reply.status == 200
+    body = await reply.json()
+    assert body["default"] == "af_heart"
+    voices = {v["id"]: v for v in body["voices"]}
+    assert set(voices) == set(service.engine.voices)
+    assert voices["bf_emma"]["language"] == "en_GB"
+    assert voices["am_adam"]["description"] == "Adam — American English, male"
+
+
+# -- speech through the official OpenAI client --------------------------------
+async def test_openai_client_pcm_speaks_the_text(openai_client):
+    pcm, headers = await speak(openai_client, voice="af_bella", input=TEXT, response_format="pcm")
+    assert headers["content-type"] == "audio/pcm"
+    assert headers["transfer-encoding"] == "chunked" and "content-length" not in headers
+    assert headers["x-sample-rate"] == "24000"
+    assert len(pcm) % 2 == 0
+    assert spoken(pcm) == expected_tokens(TEXT)
+
+
+async def test_openai_client_wav_is_a_streaming_wav_of_the_same_audio(openai_client):
+    wav, headers = await speak(openai_client, voice="bf_emma", input="Good morning.", response_format="wav")
+    pcm, _ = await speak(openai_client, voice="bf_emma", input="Good morning.", response_format="pcm")
+    assert headers["content-type"] == "audio/wav"
+    assert wav[:44] == wav_header()
+    channels, rate, _byte_rate, _align, bits = struct.unpack("<HIIHH", wav[22:36])
+    assert (channels, rate, bits) == (1, 24000, 16)
+    assert wav[44:] == pcm and spoken(pcm) == expected_tokens("Good morning.", "en-gb")
+
+
+async def test_openai_client_default_format_is_wav_and_speed_is_accepted(openai_client):
+    wav, headers = await speak(openai_client, voice="af_heart", input="Hello there.", speed=1.5)
+    assert headers["content-type"] == "audio/wav"
+    assert spoken(wav[44:]) == expected_tokens("Hello there.")
+
+
+async def test_openai_client_sees_bad_requests_as_errors(openai_client):
+    with pytest.raises(openai.BadRequestError) as unknown:
+        await speak(openai_client, voice="xx_nobody", input="Hello.")
+    assert "xx_nobody" in str(unknown.value)
+    with pytest.raises(openai.BadRequestError) as mp3:
+        await speak(openai_client, voice="af_heart", input="Hello.", response_format="mp3")
+    assert "wav" in str(mp3.value)
+
+
+# -- validation -----------------------------------------------------------------
+@pytest.mark.parametrize("body,param", [
+    ({}, "input"),
+    ({"input": ""}, "input"),
+    ({"input": "   "}, "input"),
+    ({"input": 42}, "input"),
+    ({"input": "Hi.", "voice": "xx_nobody"}, "voice"),
+    ({"input": "Hi.", "voice": 3}, "voice"),
+    ({"input": "Hi.", "speed": "fast"}, "speed"),
+    ({"input": "Hi.", "speed": 5}, "speed"),
+    ({"input": "Hi.", "speed": 0.1}, "speed"),
+    ({"input": "Hi.", "speed": True}, "speed"),
+    ({"input": "Hi.", "response_format": "mp3"}, "response_format"),
+    ({"input": "Hi.", "stream_format": "sse"}, "stream_format"),
+    ({"input": "Hi.", "model": ["tts-1"]}, "model"),
+])
+async def test_bad_bodies_are_400_with_a_json_error(http, body, param):
+    reply = await http.post("/v1/audio/speech", json=body)
+    assert reply.status == 400
+    error = (await reply.json())["error"]
+    assert error["param"] == param and error["message"] and error["type"] == "invalid_request_error"
+
+
+@pytest.mark.parametrize("data", [b"not json", b"[1, 2]", b"\xff\xfe"])
+async def test_body_that_is_not_a_json_object_is_400(http, data):
+    reply = await http.post("/v1/audio/speech", data=data, headers={"Content-Type": "application/json"})
+    assert reply.status == 400 and "JSON" in (await reply.json())["error"]["message"]
+
+
+async def test_input_over_the_limit_is_413(http, service, monkeypatch):
+    monkeypatch.setattr(service.settings, "max_text_chars", 50)
+    reply = await http.post("/v1/audio/speech", json={"input": "word " * 20})
+    assert reply.status == 413
+    assert (await reply.json())["error"]["code"] == "text-too-long"
+    ok = await http.post("/v1/audio/speech", json={"input": "Short.", "response_format": "pcm"})
+    assert ok.status == 200 and spoken(await ok.read()) == expected_tokens("Short.")
+
+
+async def test_synthesis_failure_before_audio_is_500(fresh_service, monkeypatch):
+    def broken(text, language):
+        raise RuntimeError("espeak exploded")
+
+    monkeypatch.setattr(fresh_service.engine, "prepare", broken)
+    async with TestClient(TestServer(HttpApi(fresh_service).app)) as client:
+        reply = await client.post("/v1/audio/speech", json={"input": "Hello."})
+        assert reply.status == 500
+        assert "espeak exploded" in (await reply.json())["error"]["message"]
+        metrics = await (await client.get("/metrics")).text()
+    assert samples(metrics, "kokoro_errors_total")['{api="http"}'] == 1
+
+
+async def test_failure_after_audio_breaks_the_stream_instead_of_ending_it(fresh_service, monkeypatch):
+    real_infer, calls = fresh_service.engine.infer, []
+
+    def fail_second(segment, voice, speed):
+        calls.append(segment)
+        if len(calls) > 1:
+            raise RuntimeError("out of memory")
+        return real_infer(segment, voice, speed)
+
+    monkeypatch.setattr(fresh_service.engine, "infer", fail_second)
+    text = "One short sentence first. " + "Then a much longer sentence follows it, " * 6 + "to the end."
+    async with TestClient(TestServer(HttpApi(fresh_service).app)) as client:
+        reply = await client.post("/v1/audio/speech", json={"input": text, "response_format": "pcm"})
+        assert reply.status == 200  # headers went out with the first audio
+        with pytest.raises(aiohttp.ClientPayloadError):
+            await reply.read()
+    assert len(calls) >= 2
+
+
+async def test_client_going_away_stops_the_synthesis(fresh_service, monkeypatch):
+    real_infer = fresh_service.engine.infer
+
+    def slow(segment, voice, speed):
+        time.sleep(0.02)  # slower than the client reads, so most of the text is still to come
+        return real_infer(segment, voice, speed)
+
+    monkeypatch.setattr(fresh_service.engine, "infer", slow)
+    scheduler, metrics = fresh_service.engine.scheduler, fresh_service.metrics
+    async with TestClient(TestServer(HttpApi(fresh_service).app)) as client:
+        reply = await client.post("/v1/audio/speech", json={"input": "A sentence that goes on a while. " * 60})
+        await reply.content.read(100)
+        assert metrics.http_streams == 1
+        reply.close()  # hang up mid-stream
+        for _ in range(200):  # the call already running finishes; queued ones are dropped
+            if metrics.http_streams == 0 and scheduler.busy == 0:
+                break
+            await asyncio.sleep(0.01)
+        settled = scheduler.completed
+        await asyncio.sleep(0.2)
+    assert metrics.http_streams == 0 and scheduler.pending == 0
+    assert scheduler.completed == settled  # no model work for a gone client
+    assert settled < 10  # far fewer than the text's segments
+
+
+# -- metrics --------------------------------------------------------------------
+async def test_metrics_count_both_front_doors(fresh_service):
+    running = await start_server(fresh_service)
+    try:
+        async with TestClient(TestServer(HttpApi(fresh_service).app)) as client:
+            empty = await (await client.get("/metrics")).text()
+            for _ in range(2):
+                reply = await client.post("/v1/audio/speech", json={"input": TEXT, "response_format": "pcm"})
+                assert reply.status == 200 and await reply.read()
+            await client.post("/v1/audio/speech", json={"input": ""})  # an error
+            async with running.client() as wyoming:
+                await wyoming.write_event(Event("synthesize", {"text": "Hello."}))
+                await read_until(wyoming, "audio-stop")
+                await wyoming.write_event(Event("synthesize", {"text": "Hi.", "voice": {"name": "xx"}}))
+                assert (await read_until(wyoming, "error")).types == ["error"]
+            response = await client.get("/metrics")
+            metrics = await response.text()
+    finally:
+        await running.server.stop()
+    assert response.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    assert samples(empty, "kokoro_requests_total") == {'{api="wyoming"}': 0, '{api="http"}': 0}
+    assert samples(metrics, "kokoro_requests_total") == {'{api="wyoming"}': 1, '{api="http"}': 2}
+    assert samples(metrics, "kokoro_errors_total") == {'{api="wyoming"}': 1, '{api="http"}': 1}
+    assert samples(metrics, "kokoro_ttfa_seconds_count") == {'{api="wyoming"}': 1, '{api="http"}': 2}
+    assert samples(metrics, "kokoro_rtf_count") == {'{api="wyoming"}': 1, '{api="http"}': 2}
+    assert samples(metrics, "kokoro_ttfa_seconds_bucket")['{api="http",le="+Inf"}'] == 2
+    assert samples(metrics, "kokoro_audio_seconds_total")['{api="http"}'] > 0
+    assert samples(metrics, "kokoro_active_streams") == {'{api="wyoming"}': 0, '{api="http"}': 0}
+    assert samples(metrics, "kokoro_queued_segments") == {"": 0}
+    assert samples(metrics, "process_resident_memory_bytes")[""] > 10_000_000
+    for family in ("kokoro_requests_total", "kokoro_ttfa_seconds", "kokoro_rtf", "kokoro_active_streams",
+                   "kokoro_queued_segments", "process_resident_memory_bytes"):
+        assert f"# TYPE {family} " in metrics
+
+
+async def test_active_streams_counts_an_open_wyoming_stream(fresh_service):
+    running = await start_server(fresh_service)
+    try:
+        async with TestClient(TestServer(HttpApi(fresh_service).app)) as client:
+            async with running.client() as wyoming:
+                await wyoming.write_event(SynthesizeStart().event())
+                await wyoming.write_event(SynthesizeChunk(text="The first sentence is complete. And").event())
+                await read_until(wyoming, "audio-chunk")
+                during = await (await client.get("/metrics")).text()
+                await wyoming.write_event(SynthesizeStop().event())
+                await read_until(wyoming, "synthesize-stopped")
+            after = await (await client.get("/metrics")).text()
+    finally:
+        await running.server.stop()
+    assert samples(during, "kokoro_active_streams")['{api="wyoming"}'] == 1
+    assert samples(during, "kokoro_wyoming_connections") == {"": 1}
+    assert samples(after, "kokoro_active_streams")['{api="wyoming"}'] == 0
+
+
+# -- command line and startup ---------------------------------------------------
+@pytest.mark.parametrize("value,expected", [
+    ("127.0.0.1:8080", ("127.0.0.1", 8080)),
+    (":8080", ("0.0.0.0", 8080)),
+    ("[::1]:9000", ("::1", 9000)),
+])
+def test_http_flag_parses_host_and_port(value, expected):
+    assert parse_args(["--http", value]).http == expected
+    assert parse_address(value) == expected
+
+
+@pytest.mark.parametrize("value", ["8080", "host:", "host:http", "host:0", "host:70000"])
+def test_bad_http_flag_is_a_usage_error(value):
+    with pytest.raises(UsageError, match="--http"):
+        parse_args(["--http", value])
+
+
+async def test_serve_starts_the_http_api_beside_wyoming(fresh_service):
+    wyoming_port, http_port = free_port(), free_port()
+    task = asyncio.create_task(serve(f"tcp://127.0.0.1:{wyoming_port}", fresh_service,
+                                     http=("127.0.0.1", http_port)))
+    try:
+        client = openai.AsyncOpenAI(base_url=f"http://127.0.0.1:{http_port}/v1", api_key="-", max_retries=0)
+        for _ in range(100):
+            try:
+                pcm, _ = await speak(client, voice="af_heart", input="Served.", response_format="pcm")
+                break
+            except openai.APIConnectionError:
+                await asyncio.sleep(0.05)
+        await client.close()
+        assert spoken(pcm) == expected_tokens("Served.")
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    with pytest.raises(RuntimeError):  # serve() closed the scheduler on the way out
+        fresh_service.engine.scheduler.submit(lambda: None)
