@@ -29,7 +29,7 @@ from .config import ConfigError, cache_dir, load_file, merge, physical_cores, sa
 from .engine import Engine, EngineSettings
 from .handler import KokoroEventHandler, Service, ServiceSettings
 from .http_api import parse_address, start_http
-from .infer import KokoroModel, ModelError, SessionOptions, cost_model
+from .infer import KokoroModel, ModelError, SessionOptions, cost_model, release_large_buffers_to_os
 from .model_files import locate_model_files
 from .protocol import Limits
 from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
@@ -258,6 +258,7 @@ async def _until_stop_signal() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    release_large_buffers_to_os()  # before ONNX Runtime allocates anything
     try:
         args = parse_args(argv)
         logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,

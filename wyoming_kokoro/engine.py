@@ -44,7 +44,7 @@ class EngineSettings:
     clause_silence: float = 0.1
     first_tokens: int = 24
     growth: float = 1.5
-    max_tokens: int = 250
+    max_tokens: int = 200
 
 
 class Engine:

@@ -8,6 +8,7 @@ take `input_ids` and also return `duration`.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
 import subprocess
@@ -122,6 +123,26 @@ def optimized_model(path: Path, cache_dir: Path, timeout: float) -> Path | None:
         _LOGGER.warning("Could not pre-optimise %s (%s); loading it directly (uses more memory)",
                         path.name, error)
         return None
+
+
+_M_MMAP_THRESHOLD = -3
+
+
+def release_large_buffers_to_os(threshold: int = 128 * 1024) -> bool:
+    """Make glibc serve every allocation over `threshold` with mmap.
+
+    glibc raises its mmap threshold each time a large mmapped block is
+    freed, after which ONNX Runtime's multi-megabyte activations come from
+    the heap and are never given back: RSS ratchets up with every long text.
+    A fixed threshold keeps large buffers in mmap, returned on free.
+    Measured on the stand-in (138 s of audio): peak 1029 -> 877 MB, RSS after
+    the request 629 -> 460 MB. Linux/glibc only; elsewhere a no-op.
+    """
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, threshold))
+    except (OSError, AttributeError):
+        return False
 
 
 def resolve_providers(wanted: Sequence[str] | str) -> list[str]:

@@ -58,7 +58,7 @@ class Segmenter:
     join a bigger, better-sounding segment.
     """
 
-    def __init__(self, first_tokens: int = 24, growth: float = 1.5, max_tokens: int = 250) -> None:
+    def __init__(self, first_tokens: int = 24, growth: float = 1.5, max_tokens: int = 200) -> None:
         self.first_tokens = min(first_tokens, MAX_TOKENS)
         self.growth = growth
         self.max_tokens = min(max(max_tokens, self.first_tokens), MAX_TOKENS)
