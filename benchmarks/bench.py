@@ -241,17 +241,18 @@ async def cached_repeat(model: str, voices: str, base_config: dict) -> float:
 
 
 def table(report: dict) -> str:
-    rows = ["| text | streams | TTFA p50 | TTFA p95 | total p50 | audio s | RTF | underruns | RSS peak MB |"
-            " describe max ms | baseline TTFA p50 | ratio |",
+    """The results as a Markdown table (the README's results section)."""
+    rows = ["| text | streams | TTFA p50 s | TTFA p95 s | total p50 s | audio s | RTF | underruns (chunks) | "
+            "server RSS peak MB | describe max ms | kokoro-onnx TTFA p50 s | TTFA ratio |",
             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for case in report["cases"]:
         base = report["baseline"].get(case["text"], {})
-        ratio = base["ttfa_p50"] / case["ttfa_p50"] if base else float("nan")
+        describe = case.get("describe_max_ms")
         rows.append(
             f"| {case['text']} | {case['streams']} | {case['ttfa_p50']:.3f} | {case['ttfa_p95']:.3f} | "
-            f"{case['total_p50']:.2f} | {case['audio_s']:.2f} | {case['rtf']:.2f} | {case['underruns']} | "
-            f"{case['rss_peak_mb']:.0f} | {case.get('describe_max_ms', float('nan')):.1f} | "
-            f"{base.get('ttfa_p50', float('nan')):.3f} | {ratio:.1f}x |")
+            f"{case['total_p50']:.2f} | {case['audio_s']:.1f} | {case['rtf']:.2f} | {case['underruns']} | "
+            f"{case['rss_peak_mb']:.0f} | {f'{describe:.1f}' if describe else '–'} | "
+            + (f"{base['ttfa_p50']:.3f} | {base['ttfa_p50'] / case['ttfa_p50']:.1f}× |" if base else "– | – |"))
     return "\n".join(rows)
 
 

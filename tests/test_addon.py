@@ -246,7 +246,7 @@ OBSERVE = {
     "voice": lambda v: v["config"]["voice"],
     "speed": lambda v: v["config"]["speed"],
     "model_variant": lambda v: (v["download"][v["download"].index("--variant") + 1],
-                                Path(v["config"]["model"]).name),
+                                Path(v["config"]["model"]["path"]).name),
     "chunk_profile": lambda v: v["config"]["chunk_profile"],
     "threads": lambda v: v["config"]["threads"]["intra_op"],
     "arena_max_mb": lambda v: v["config"]["arena"]["max_mb"],
@@ -274,7 +274,7 @@ def test_defaults_reach_the_server(addon_config, tmp_path):
     view = server_view(tmp_path, addon_config["options"])
     args, config = view["args"], view["config"]
     assert args.uri == "tcp://0.0.0.0:10210"
-    assert config["voices"] == "/data/voices-v1.0.bin" and config["model"] == "/data/kokoro-v1.0.onnx"
+    assert config["voices"] == "/data/voices-v1.0.bin" and config["model"]["path"] == "/data/kokoro-v1.0.onnx"
     assert config["cache_dir"] == "/data/cache"
     assert view["download"][view["download"].index("--download-dir") + 1] == "/data"
     data_dirs = [view["download"][i + 1] for i, a in enumerate(view["download"]) if a == "--data-dir"]

@@ -54,8 +54,9 @@ async def test_describe_lists_every_voice_with_language(server):
     assert voices["hf_alpha"]["languages"] == ["hi_IN"]
     assert voices["if_sara"]["languages"] == ["it_IT"]
     assert voices["pf_dora"]["languages"] == ["pt_BR"]
-    assert voices["af_heart"]["description"] == "Heart — American English, female"
-    assert voices["am_adam"]["description"] == "Adam — American English, male"
+    assert voices["af_heart"]["description"] == "Heart — American English, female (espeak-ng G2P)"
+    assert voices["am_adam"]["description"] == "Adam — American English, male (espeak-ng G2P)"
+    assert voices["ff_siwis"]["description"] == "Siwis — French, female"
     assert all(v["installed"] for v in voices.values())
 
 

@@ -35,7 +35,7 @@ from .protocol import Limits
 from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
 from .scheduler import Scheduler
 from .text import pipeline_from_config
-from .voices import load_voices
+from .voices import VoiceCatalog, load_voices
 
 _LOGGER = logging.getLogger("wyoming_kokoro")
 
@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
                         help="directory with model files (repeatable)")
     parser.add_argument("--model", type=Path, help="Kokoro ONNX model file (used as given)")
     parser.add_argument("--voices", type=Path, help="Kokoro voices file (.npz / voices-v1.0.bin)")
+    parser.add_argument("--variant", help="model variant to find or download: fp32 (default), fp16, int8")
+    parser.add_argument("--download-dir", type=Path, help="where missing model files are downloaded "
+                        "(default: the first --data-dir)")
+    parser.add_argument("--download-url-base", metavar="URL", help="download from this mirror instead of "
+                        "the kokoro-onnx release")
     parser.add_argument("--voice", help="default voice (default: af_heart)")
     parser.add_argument("--speed", type=float, help="speaking rate, 0.5-2.0 (default: 1.0)")
     parser.add_argument("--no-streaming", action="store_true", help="do not advertise streaming")
@@ -97,8 +102,12 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
         overrides["streaming"] = False
     if args.data_dir:
         overrides["data_dirs"] = [str(d) for d in args.data_dir]
-    if args.model is not None:
-        overrides["model"] = str(args.model)
+    if args.model is not None or args.variant is not None:
+        overrides["model"] = {k: v for k, v in (("path", args.model and str(args.model)),
+                                                 ("variant", args.variant)) if v is not None}
+    if args.download_dir is not None or args.download_url_base is not None:
+        overrides["download"] = {k: v for k, v in (("dir", args.download_dir and str(args.download_dir)),
+                                                    ("url_base", args.download_url_base)) if v is not None}
     if args.voices is not None:
         overrides["voices"] = str(args.voices)
     return validate(merge(raw, overrides), source)
@@ -153,7 +162,8 @@ def build_service(config: dict[str, Any]) -> Service:
     started = time.monotonic()
     model_path, voices_path = locate_model_files(config)
     hidden = tuple(lang for lang in MISAKI_LANGUAGES if not misaki_available(lang))
-    voices = load_voices(voices_path, hide_languages=hidden)
+    voices = VoiceCatalog(load_voices(voices_path, hide_languages=hidden), config["data_dirs"],
+                          config["blends"], config["custom_voice_language"])
     if config["voice"] not in voices:
         raise ConfigError(f"voice: {config['voice']!r} is not in {voices_path} "
                           f"(have e.g. {', '.join(list(voices)[:5])})")

@@ -124,6 +124,28 @@ def _lexicon(value: Any) -> dict[str, dict[str, str]]:
     return _LEXICON_ENTRIES(value)
 
 
+_MODEL = vol.Schema({
+    vol.Optional("path", default=None): vol.Any(None, str),
+    vol.Optional("variant", default="fp32"): vol.In(["fp32", "fp16", "int8"]),
+})
+
+
+def _model(value: Any) -> dict[str, Any]:
+    """model: {path, variant}; a plain string is shorthand for the path."""
+    if value is None:
+        value = {}
+    elif isinstance(value, str):
+        value = {"path": value}
+    return _MODEL(value)
+
+
+_DOWNLOAD = vol.Schema({
+    vol.Optional("enabled", default=True): bool,
+    vol.Optional("url_base", default=None): vol.Any(None, str),
+    vol.Optional("dir", default=None): vol.Any(None, str),
+})
+
+
 SCHEMA = vol.Schema({
     vol.Optional("voice", default="af_heart"): str,
     vol.Optional("speed", default=1.0): _number(0.5, 2.0),
@@ -147,7 +169,11 @@ SCHEMA = vol.Schema({
     vol.Optional("optimize", default=True): bool,
     vol.Optional("cache_dir", default=None): vol.Any(None, str),
     vol.Optional("data_dirs", default=[]): [str],
-    vol.Optional("model", default=None): vol.Any(None, str),
+    vol.Optional("model", default={}): _model,
+    vol.Optional("download", default={}): _DOWNLOAD,
+    vol.Optional("blends", default={}): {str: str},
+    vol.Optional("custom_voice_language", default="en-us"):
+        vol.In(["en-us", "en-gb", "es", "fr-fr", "hi", "it", "pt-br", "ja", "zh"]),
     vol.Optional("voices", default=None): vol.Any(None, str),
 }, extra=vol.PREVENT_EXTRA)
 

@@ -598,6 +598,26 @@ def find_file(name: str, data_dirs: Sequence[Path]) -> Path | None:
     return None
 
 
+async def ensure_file(
+    name: str,
+    data_dirs: Sequence[Path],
+    target: Path,
+    url_base: str = DEFAULT_URL_BASE,
+    hashes: Mapping[str, str | None] | None = None,
+    **kw,
+) -> Path:
+    """One release file: found in a data dir (or target), else downloaded into target."""
+    found = find_file(name, [*data_dirs, target])
+    if found is not None:
+        _LOGGER.debug("Using %s", found)
+        return found
+    table = hashes if hashes is not None else {n: f.sha256 for n, f in FILES.items()}
+    url = f"{url_base.rstrip('/')}/{name}"
+    sha256 = table.get(name)
+    validate = None if sha256 else default_validator(name)
+    return await download_file(url, target / name, sha256, validate=validate, **kw)
+
+
 async def ensure_model_files(
     data_dirs: Sequence[Path],
     download_dir: Path | None = None,
@@ -622,20 +642,8 @@ async def ensure_model_files(
     if not dirs and download_dir is None:
         raise ValueError("no data directory given")
     target = Path(download_dir) if download_dir is not None else dirs[0]
-    table = hashes if hashes is not None else {n: f.sha256 for n, f in FILES.items()}
-    paths = []
-    for name in (VARIANTS[variant], VOICES_FILE):
-        found = find_file(name, [*dirs, target])
-        if found is not None:
-            _LOGGER.debug("Using %s", found)
-            paths.append(found)
-            continue
-        url = f"{url_base.rstrip('/')}/{name}"
-        sha256 = table.get(name)
-        validate = None if sha256 else default_validator(name)
-        paths.append(
-            await download_file(url, target / name, sha256, validate=validate, **kw)
-        )
+    paths = [await ensure_file(name, dirs, target, url_base, hashes, **kw)
+             for name in (VARIANTS[variant], VOICES_FILE)]
     return paths[0], paths[1]
 
 

@@ -20,7 +20,7 @@ import ipaddress
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Mapping
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
@@ -33,6 +33,7 @@ from . import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, __version__
 from .chunk import Chunker, to_pcm16
 from .engine import Engine, Utterance
 from .metrics import API_WYOMING, Metrics
+from .phonemize import get_g2p
 from .protocol import Limits, ProtocolError, read_event
 from .voices import Voice
 
@@ -63,7 +64,14 @@ class ServiceSettings:
     limits: Limits = field(default_factory=Limits)
 
 
-def build_info(voices: dict[str, Voice], streaming: bool) -> Info:
+def _voice_description(voice: Voice) -> str:
+    """Say so when an English voice runs on the espeak-ng fallback G2P."""
+    if voice.language.espeak.startswith("en") and get_g2p(voice.language.espeak).name != "misaki":
+        return f"{voice.description} (espeak-ng G2P)"
+    return voice.description
+
+
+def build_info(voices: Mapping[str, Voice], streaming: bool) -> Info:
     return Info(tts=[TtsProgram(
         name="kokoro",
         description="Kokoro-82M neural text to speech",
@@ -71,7 +79,7 @@ def build_info(voices: dict[str, Voice], streaming: bool) -> Info:
         installed=True,
         version=__version__,
         voices=[
-            TtsVoice(name=v.name, description=v.description, attribution=ATTRIBUTION,
+            TtsVoice(name=v.name, description=_voice_description(v), attribution=ATTRIBUTION,
                      installed=True, version=None, languages=[v.language.wyoming])
             for v in voices.values()
         ],
@@ -86,8 +94,15 @@ class Service:
         self.engine = engine
         self.settings = settings
         self.connections = 0
-        self.info_event = build_info(engine.voices, settings.streaming).event()
+        self._info_event = build_info(engine.voices, settings.streaming).event()
         self.metrics = Metrics()
+
+    def info_event(self) -> Event:
+        """The describe answer, rebuilt only when voice files changed on disk."""
+        rescan = getattr(self.engine.voices, "rescan", None)
+        if rescan is not None and rescan():
+            self._info_event = build_info(self.engine.voices, self.settings.streaming).event()
+        return self._info_event
 
     def resolve_voice(self, voice: Any) -> Voice:
         """HA sends {name, speaker?} or nothing; other clients may send language."""
@@ -102,6 +117,14 @@ class Service:
                 raise RequestError("bad-request", "voice.name must be a string")
             if name in voices:
                 return voices[name]
+            resolve = getattr(voices, "resolve", None)
+            try:
+                if resolve is not None:
+                    return resolve(name)  # ad-hoc blends: 'af_heart:2+am_adam:1'
+            except ValueError as error:
+                raise RequestError("bad-voice", str(error)) from None
+            except KeyError:
+                pass
             raise RequestError("unknown-voice", f"unknown voice {name!r}; see the voices in describe")
         language = voice.get("language")
         if isinstance(language, str) and language:
@@ -231,7 +254,7 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def _dispatch(self, event: Event) -> None:
         if Describe.is_type(event.type):
-            await self.write_event(self.service.info_event)
+            await self.write_event(self.service.info_event())
         elif SynthesizeStart.is_type(event.type):
             await self._start_stream(event.data)
         elif SynthesizeChunk.is_type(event.type):

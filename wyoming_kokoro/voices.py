@@ -12,6 +12,7 @@ import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -108,3 +109,122 @@ def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str
     if not voices:
         raise ValueError(f"{path} holds no usable voices")
     return voices
+
+
+def _weights(spec: str) -> list[tuple[str, float]]:
+    """'af_heart:0.7+bf_emma:0.3' -> [(af_heart, 0.7), (bf_emma, 0.3)] (weights default to 1)."""
+    parts = []
+    for part in spec.split("+"):
+        name, _, weight = part.strip().partition(":")
+        name = name.strip()
+        if not name:
+            raise ValueError(f"blend {spec!r} has an empty voice name")
+        try:
+            value = float(weight) if weight.strip() else 1.0
+        except ValueError:
+            raise ValueError(f"blend {spec!r}: weight {weight!r} of {name} is not a number") from None
+        if not np.isfinite(value) or value <= 0:
+            raise ValueError(f"blend {spec!r}: weight of {name} must be a positive number")
+        parts.append((name, value))
+    if len(parts) < 2:
+        raise ValueError(f"blend {spec!r} needs at least two voices joined by '+'")
+    return parts
+
+
+def blend(name: str, spec: str, voices: Mapping[str, Voice]) -> Voice:
+    """A voice mixing the style packs of others, weights normalised to 1.
+
+    Kokoro styles are points in one 256-dimensional space, so a weighted
+    mean of two packs is a voice between them; the language is the first
+    component's (it decides the G2P).
+    """
+    parts = _weights(spec)
+    missing = [n for n, _ in parts if n not in voices]
+    if missing:
+        raise ValueError(f"blend {spec!r}: unknown voice(s) {', '.join(missing)}")
+    total = sum(w for _, w in parts)
+    styles = sum(voices[n].styles * (w / total) for n, w in parts)
+    first = voices[parts[0][0]]
+    mix = ", ".join(f"{round(100 * w / total)}% {voices[n].description.split(' — ')[0]}" for n, w in parts)
+    return Voice(name, first.language, f"Blend of {mix} — {first.language.label}",
+                 np.ascontiguousarray(styles, dtype=np.float32))
+
+
+class VoiceCatalog(Mapping[str, Voice]):
+    """Every voice we advertise: the voices file, custom .npy files, blends.
+
+    Custom voices are NAME.npy style packs in the data dirs (e.g.
+    /share/kokoro in the add-on); the directories are rescanned cheaply
+    (names and mtimes) when a client asks for the voice list, so a file
+    dropped in while running appears without a restart.
+    """
+
+    def __init__(self, base: dict[str, Voice], data_dirs: Sequence[Path] = (),
+                 blends: Mapping[str, str] | None = None, custom_language: str = "en-us") -> None:
+        self._base = dict(base)
+        self._dirs = [Path(d) for d in data_dirs]
+        self._blend_specs = dict(blends or {})
+        self._custom_language = next((lang for lang in LANGUAGES.values() if lang.espeak == custom_language),
+                                     LANGUAGES["a"])
+        self._custom: dict[str, Voice] = {}
+        self._seen: dict[Path, float] = {}
+        self._adhoc: dict[str, Voice] = {}
+        self._voices: dict[str, Voice] = {}
+        self.rescan()
+
+    def rescan(self) -> bool:
+        """Reload custom voice files that appeared, changed or went; True if any did."""
+        files = {}
+        for directory in self._dirs:
+            try:
+                files.update({p: p.stat().st_mtime for p in directory.glob("*.npy") if p.is_file()})
+            except OSError:
+                continue
+        if files == self._seen and self._voices:
+            return False
+        self._seen = files
+        self._custom = {}
+        for path in sorted(files):
+            voice = self._load_custom(path)
+            if voice is not None and voice.name not in self._base:
+                self._custom[voice.name] = voice
+        self._voices = {**self._base, **self._custom}
+        for name, spec in self._blend_specs.items():
+            try:
+                self._voices[name] = blend(name, spec, {**self._base, **self._custom})
+            except ValueError as error:
+                _LOGGER.warning("Skipping blend %s: %s", name, error)
+        self._adhoc.clear()
+        return True
+
+    def _load_custom(self, path: Path) -> Voice | None:
+        try:
+            styles = as_style_pack(path.stem, np.load(path, allow_pickle=False))
+        except (OSError, ValueError) as error:
+            _LOGGER.warning("Skipping custom voice %s: %s", path, str(error).splitlines()[0])
+            return None
+        language, description = describe(path.stem)
+        if language is None:
+            language, description = self._custom_language, f"{description} — {self._custom_language.label}"
+        return Voice(path.stem, language, f"{description} (custom)", styles)
+
+    def resolve(self, name: str) -> Voice:
+        """A voice by name, or an ad-hoc blend such as 'af_heart:2+am_adam:1'."""
+        if name in self._voices:
+            return self._voices[name]
+        if "+" not in name:
+            raise KeyError(name)
+        if name not in self._adhoc:
+            if len(self._adhoc) >= 64:
+                self._adhoc.pop(next(iter(self._adhoc)))
+            self._adhoc[name] = blend(name, name, self._voices)
+        return self._adhoc[name]
+
+    def __getitem__(self, name: str) -> Voice:
+        return self._voices[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._voices)
+
+    def __len__(self) -> int:
+        return len(self._voices)

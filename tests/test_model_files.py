@@ -1,0 +1,108 @@
+"""Start-up finds, or downloads once, the model files; failures are one line."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import threading
+
+import pytest
+from aiohttp import web
+
+from wyoming_kokoro import download
+from wyoming_kokoro.config import ConfigError, validate
+from wyoming_kokoro.model_files import locate_model_files
+
+
+@pytest.fixture
+def release(model_dir, tmp_path):
+    """A local 'release' server for the tiny model files (with their hashes)."""
+    files = {"kokoro-v1.0.onnx": (model_dir / "kokoro-v1.0.onnx").read_bytes(),
+             "voices-v1.0.bin": (model_dir / "voices-v1.0.bin").read_bytes()}
+    hits: list[str] = []
+
+    async def serve(request):
+        name = request.match_info["name"]
+        hits.append(name)
+        if name not in files:
+            raise web.HTTPNotFound()
+        return web.Response(body=files[name])
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    ready = threading.Event()
+    state = {}
+
+    def run():
+        import asyncio
+
+        loop = asyncio.new_event_loop()
+        runner = web.AppRunner(app)
+        loop.run_until_complete(runner.setup())
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        loop.run_until_complete(site.start())
+        state["port"] = site._server.sockets[0].getsockname()[1]
+        state["loop"], state["runner"] = loop, runner
+        ready.set()
+        loop.run_forever()
+        loop.run_until_complete(runner.cleanup())
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    ready.wait(10)
+    yield f"http://127.0.0.1:{state['port']}", files, hits
+    state["loop"].call_soon_threadsafe(state["loop"].stop)
+    thread.join(10)
+
+
+def test_missing_files_are_downloaded_verified_and_reused(release, tmp_path, monkeypatch):
+    url, files, hits = release
+    for name, body in files.items():
+        monkeypatch.setitem(download.FILES, name, download.RemoteFile(name, hashlib.sha256(body).hexdigest(), 0))
+    data = tmp_path / "data"
+    config = validate({"data_dirs": [str(data)], "download": {"url_base": url}})
+    model, voices = locate_model_files(config)
+    assert model == data / "kokoro-v1.0.onnx" and model.read_bytes() == files["kokoro-v1.0.onnx"]
+    assert voices.read_bytes() == files["voices-v1.0.bin"]
+    assert sorted(hits) == ["kokoro-v1.0.onnx", "voices-v1.0.bin"]
+    locate_model_files(config)  # second start: offline-safe, nothing fetched
+    assert len(hits) == 2
+
+
+def test_wrong_hash_is_an_error_and_nothing_is_kept(release, tmp_path, monkeypatch):
+    url, _, _ = release
+    monkeypatch.setitem(download.FILES, "kokoro-v1.0.onnx",
+                        download.RemoteFile("kokoro-v1.0.onnx", "0" * 64, 0))
+    config = validate({"data_dirs": [str(tmp_path)], "download": {"url_base": url}})
+    with pytest.raises(ConfigError, match="kokoro-v1.0.onnx"):
+        locate_model_files(config)
+    assert not (tmp_path / "kokoro-v1.0.onnx").exists()
+
+
+def test_variant_picks_the_file_and_download_dir(release, tmp_path, model_dir):
+    url, files, hits = release
+    files["kokoro-v1.0.int8.onnx"] = files["kokoro-v1.0.onnx"]  # no known hash: checked as ONNX
+    config = validate({"data_dirs": [str(tmp_path / "a")], "model": {"variant": "int8"},
+                       "voices": str(model_dir / "voices-v1.0.bin"),
+                       "download": {"url_base": url, "dir": str(tmp_path / "dl")}})
+    model, voices = locate_model_files(config)
+    assert model == tmp_path / "dl" / "kokoro-v1.0.int8.onnx"
+    assert voices == model_dir / "voices-v1.0.bin" and hits == ["kokoro-v1.0.int8.onnx"]
+
+
+def test_downloads_off_names_the_file(tmp_path):
+    config = validate({"data_dirs": [str(tmp_path)], "download": {"enabled": False}})
+    with pytest.raises(ConfigError, match="kokoro-v1.0.onnx not found .* downloads are off"):
+        locate_model_files(config)
+
+
+def test_cli_404_is_one_line_exit_2(release, tmp_path):
+    url, files, _ = release
+    files.clear()
+    result = subprocess.run([sys.executable, "-m", "wyoming_kokoro", "--data-dir", str(tmp_path),
+                             "--download-url-base", url], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert "kokoro-v1.0.onnx" in errors[0] and url in errors[0] and str(tmp_path) in errors[0]
