@@ -40,7 +40,7 @@ def free_port() -> int:
 
 
 def make_config(model_dir: Path, **overrides) -> dict:
-    raw = {"model": str(model_dir / "kokoro-v1.0.onnx"), "voices": str(model_dir / "voices-v1.0.bin"),
+    raw = {"model": {"path": str(model_dir / "kokoro-v1.0.onnx")}, "voices": str(model_dir / "voices-v1.0.bin"),
            "warmup": False, "cache_dir": str(model_dir / "cache"), "cache": {"enabled": False},
            **overrides}
     return validate(raw)

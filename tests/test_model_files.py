@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from wyoming_kokoro import download
+from wyoming_kokoro.__main__ import build_service
 from wyoming_kokoro.config import ConfigError, validate
 from wyoming_kokoro.model_files import locate_model_files
 
@@ -56,10 +57,17 @@ def release(model_dir, tmp_path):
     thread.join(10)
 
 
-def test_missing_files_are_downloaded_verified_and_reused(release, tmp_path, monkeypatch):
+@pytest.fixture
+def known_hashes(release, monkeypatch):
+    """The release fixture's files, with their real digests in the hash table."""
     url, files, hits = release
     for name, body in files.items():
         monkeypatch.setitem(download.FILES, name, download.RemoteFile(name, hashlib.sha256(body).hexdigest(), 0))
+    return url, files, hits
+
+
+def test_missing_files_are_downloaded_verified_and_reused(known_hashes, tmp_path):
+    url, files, hits = known_hashes
     data = tmp_path / "data"
     config = validate({"data_dirs": [str(data)], "download": {"url_base": url}})
     model, voices = locate_model_files(config)
@@ -106,3 +114,37 @@ def test_cli_404_is_one_line_exit_2(release, tmp_path):
     errors = [line for line in result.stderr.splitlines() if "error" in line.lower()]
     assert len(errors) == 1 and "Traceback" not in result.stderr
     assert "kokoro-v1.0.onnx" in errors[0] and url in errors[0] and str(tmp_path) in errors[0]
+
+
+def test_server_start_downloads_what_is_missing(known_hashes, tmp_path):
+    url, _, hits = known_hashes
+    data = tmp_path / "data"
+    config = validate({"data_dirs": [str(data)], "download": {"url_base": url}, "warmup": False,
+                       "cache_dir": str(tmp_path / "cache"), "cache": {"enabled": False}})
+    service = build_service(config)
+    try:
+        assert "af_heart" in service.engine.voices
+        assert sorted(p.name for p in data.iterdir()) == ["kokoro-v1.0.onnx", "voices-v1.0.bin"]  # no .part left
+        assert sorted(hits) == ["kokoro-v1.0.onnx", "voices-v1.0.bin"]
+    finally:
+        service.engine.scheduler.close()
+
+
+def test_download_dir_alone_works_and_is_searched_on_later_starts(known_hashes, tmp_path):
+    """With only a download dir, files land there, and a later start with
+    downloads off (offline) finds them there instead of failing."""
+    url, _, hits = known_hashes
+    dl = tmp_path / "dl"
+    model, voices = locate_model_files(validate({"download": {"url_base": url, "dir": str(dl)}}))
+    assert (model, voices) == (dl / "kokoro-v1.0.onnx", dl / "voices-v1.0.bin")
+    offline = validate({"data_dirs": [str(tmp_path / "empty")], "download": {"enabled": False, "dir": str(dl)}})
+    assert locate_model_files(offline) == (model, voices)
+    assert len(hits) == 2
+
+
+def test_explicit_files_are_never_downloaded(release, tmp_path):
+    url, _, hits = release
+    config = validate({"model": {"path": str(tmp_path / "mine.onnx")}, "download": {"url_base": url}})
+    with pytest.raises(ConfigError, match="model file not found: .*mine.onnx"):
+        locate_model_files(config)
+    assert hits == []

@@ -190,7 +190,7 @@ async def test_text_over_limit_is_an_error(model_dir):
 @pytest.mark.parametrize("token_name,duration", [("tokens", False), ("input_ids", True)])
 async def test_both_export_namings_work(model_dir, tmp_path, token_name, duration):
     path = build_model(tmp_path / "m.onnx", token_name=token_name, duration_output=duration)
-    service = build_service(make_config(model_dir, model=str(path)))
+    service = build_service(make_config(model_dir, model={"path": str(path)}))
     running = await start_server(service)
     try:
         async with running.client() as client:

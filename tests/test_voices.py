@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import os
+
 import numpy as np
+import onnx
 import pytest
 from conftest import make_config, read_until, start_server
 from models import build_voices, decode_tokens
 from wyoming.event import Event
+from onnx import TensorProto, helper
 from wyoming.info import Describe
 
 from wyoming_kokoro.__main__ import build_service
@@ -36,6 +41,7 @@ def test_blend_weights_are_normalised(base):
     ("af_heart:0+am_adam", "positive"),
     ("af_heart:nan+am_adam", "positive"),
     ("af_heart+zz_nobody", "unknown voice"),
+    ("+".join(["af_heart"] * 9), "at most 8"),
 ])
 def test_bad_blends_name_the_problem(base, spec, message):
     with pytest.raises(ValueError, match=message):
@@ -118,3 +124,92 @@ def test_voices_file_with_a_bad_voice_is_rejected(tmp_path):
     assert "af_heart" in load_voices(path)
     with pytest.raises(ValueError, match="shape"):
         load_voices(tmp_path / "bad.bin")
+
+
+def test_rescan_reads_only_what_changed(base, tmp_path, caplog):
+    """Describe rescans often: unchanged files are not read again, a bad one is
+    warned about once, and changed or deleted files are noticed."""
+    np.save(tmp_path / "one.npy", np.full((510, 256), 0.1, np.float32))
+    np.save(tmp_path / "bad.npy", np.zeros((3, 256), np.float32))
+    catalog = VoiceCatalog(base, [tmp_path])
+    first = catalog["one"]
+    assert catalog.rescan() is False
+    assert caplog.text.count("bad.npy") == 1
+
+    np.save(tmp_path / "two.npy", np.full((510, 256), 0.2, np.float32))
+    assert catalog.rescan() is True
+    assert catalog["one"] is first and "two" in catalog  # one.npy was not read again
+    assert caplog.text.count("bad.npy") == 1
+
+    np.save(tmp_path / "one.npy", np.full((510, 256), 0.3, np.float32))
+    os.utime(tmp_path / "one.npy", ns=(1, 1))  # a different mtime even on coarse clocks
+    assert catalog.rescan() is True
+    assert np.allclose(catalog["one"].styles, 0.3)
+    (tmp_path / "two.npy").unlink()
+    assert catalog.rescan() is True and "two" not in catalog
+
+
+def test_custom_voices_that_cannot_be_served_are_skipped(base, tmp_path, caplog):
+    """A Japanese style pack without misaki would fail every request, and a
+    file named like a voice of the voices file must not silently replace it."""
+    caplog.set_level(logging.WARNING)
+    np.save(tmp_path / "jf_mine.npy", np.ones((510, 256), np.float32))
+    np.save(tmp_path / "af_heart.npy", np.ones((510, 256), np.float32))
+    catalog = VoiceCatalog(base, [tmp_path], hide_languages=("ja",))
+    assert "jf_mine" not in catalog and "Japanese needs misaki" in caplog.text
+    assert np.array_equal(catalog["af_heart"].styles, base["af_heart"].styles)
+    assert "a voice named af_heart already exists" in caplog.text
+
+
+def build_style_model(path):
+    """A Kokoro-shaped model whose audio *is* the style vector, once per token,
+    so voices with different styles give different audio."""
+    nodes = [
+        helper.make_node("Constant", [], ["zero"], value=onnx.numpy_helper.from_array(
+            np.array(0.0, np.float32), "zero")),
+        helper.make_node("Constant", [], ["one"], value=onnx.numpy_helper.from_array(
+            np.array(1.0, np.float32), "one")),
+        helper.make_node("Constant", [], ["flat"], value=onnx.numpy_helper.from_array(
+            np.array([-1], np.int64), "flat")),
+        helper.make_node("Cast", ["tokens"], ["ids"], to=TensorProto.FLOAT),  # [1, T]
+        helper.make_node("Transpose", ["ids"], ["column"], perm=[1, 0]),  # [T, 1]
+        helper.make_node("Mul", ["column", "zero"], ["zeros"]),
+        helper.make_node("Add", ["zeros", "one"], ["ones"]),
+        helper.make_node("MatMul", ["ones", "style"], ["rows"]),  # [T, 256]
+        helper.make_node("ReduceSum", ["speed"], ["speed_sum"], keepdims=0),
+        helper.make_node("Mul", ["speed_sum", "zero"], ["speed0"]),
+        helper.make_node("Add", ["rows", "speed0"], ["rows2"]),
+        helper.make_node("Reshape", ["rows2", "flat"], ["audio"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "style-echo",
+        [helper.make_tensor_value_info("tokens", TensorProto.INT64, [1, "T"]),
+         helper.make_tensor_value_info("style", TensorProto.FLOAT, [1, 256]),
+         helper.make_tensor_value_info("speed", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("audio", TensorProto.FLOAT, ["S"])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    onnx.save(model, str(path))
+    return path
+
+
+async def test_blend_audio_differs_from_each_component(model_dir, tmp_path):
+    path = build_style_model(tmp_path / "style.onnx")
+    service = build_service(make_config(model_dir, model={"path": str(path)},
+                                        blends={"cozy": "af_heart:0.7+bf_emma:0.3"}))
+    running = await start_server(service)
+    audio = {}
+    try:
+        async with running.client() as client:
+            for name in ("cozy", "af_heart", "bf_emma", "am_adam", "af_heart:2+am_adam:1"):
+                await client.write_event(Event("synthesize", {"text": "Hello there.", "voice": {"name": name}}))
+                reply = await read_until(client, "audio-stop")
+                assert reply.types[-1] == "audio-stop" and len(reply.pcm) > 1000
+                audio[name] = reply.pcm
+    finally:
+        await running.server.stop()
+        service.engine.scheduler.close()
+    for mix, parts in (("cozy", ("af_heart", "bf_emma")), ("af_heart:2+am_adam:1", ("af_heart", "am_adam"))):
+        for part in parts:
+            assert audio[mix] != audio[part], f"{mix} sounds like {part}"

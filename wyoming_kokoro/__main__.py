@@ -163,7 +163,7 @@ def build_service(config: dict[str, Any]) -> Service:
     model_path, voices_path = locate_model_files(config)
     hidden = tuple(lang for lang in MISAKI_LANGUAGES if not misaki_available(lang))
     voices = VoiceCatalog(load_voices(voices_path, hide_languages=hidden), config["data_dirs"],
-                          config["blends"], config["custom_voice_language"])
+                          config["blends"], config["custom_voice_language"], hide_languages=hidden)
     if config["voice"] not in voices:
         raise ConfigError(f"voice: {config['voice']!r} is not in {voices_path} "
                           f"(have e.g. {', '.join(list(voices)[:5])})")

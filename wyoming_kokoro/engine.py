@@ -24,7 +24,7 @@ from .chunk import finish_segment
 from .infer import KokoroModel
 from .scheduler import Scheduler
 from .segment import Segment, Segmenter, split_complete
-from .voices import Voice
+from .voices import Voice, VoiceCatalog
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ class EngineSettings:
 class Engine:
     """Shared by all clients: the model, the voices and the scheduler."""
 
-    def __init__(self, model: KokoroModel, voices: dict[str, Voice], scheduler: Scheduler,
+    def __init__(self, model: KokoroModel, voices: VoiceCatalog, scheduler: Scheduler,
                  settings: EngineSettings, prepare: Callable[[str, str], str],
                  cache: AudioCache | None = None) -> None:
         self.model = model

@@ -99,8 +99,7 @@ class Service:
 
     def info_event(self) -> Event:
         """The describe answer, rebuilt only when voice files changed on disk."""
-        rescan = getattr(self.engine.voices, "rescan", None)
-        if rescan is not None and rescan():
+        if self.engine.voices.rescan():
             self._info_event = build_info(self.engine.voices, self.settings.streaming).event()
         return self._info_event
 
@@ -115,17 +114,12 @@ class Service:
         if name is not None:
             if not isinstance(name, str):
                 raise RequestError("bad-request", "voice.name must be a string")
-            if name in voices:
-                return voices[name]
-            resolve = getattr(voices, "resolve", None)
             try:
-                if resolve is not None:
-                    return resolve(name)  # ad-hoc blends: 'af_heart:2+am_adam:1'
+                return voices.resolve(name)  # also ad-hoc blends: 'af_heart:2+am_adam:1'
             except ValueError as error:
                 raise RequestError("bad-voice", str(error)) from None
             except KeyError:
-                pass
-            raise RequestError("unknown-voice", f"unknown voice {name!r}; see the voices in describe")
+                raise RequestError("unknown-voice", f"unknown voice {name!r}; see the voices in describe") from None
         language = voice.get("language")
         if isinstance(language, str) and language:
             wanted = language.replace("-", "_").lower()

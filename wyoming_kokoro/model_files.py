@@ -22,15 +22,15 @@ VOICES_NAME = download.VOICES_FILE
 
 def _fetch(name: str, config: dict[str, Any], data_dirs: list[Path]) -> Path:
     settings = config["download"]
-    found = download.find_file(name, data_dirs)
-    if found is not None:
+    target = Path(settings["dir"]) if settings["dir"] else (data_dirs[0] if data_dirs else None)
+    found = download.find_file(name, [*data_dirs, *([target] if target else [])])
+    if found is not None:  # also an earlier download into download.dir, so restarts work offline
         return found
-    if not data_dirs:
+    if target is None:
         raise ConfigError(f"no {name}: pass --data-dir DIR (downloads go there) or an explicit file")
     if not settings["enabled"]:
-        where = ", ".join(str(d) for d in data_dirs)
+        where = ", ".join(str(d) for d in data_dirs) or "(none)"
         raise ConfigError(f"{name} not found in data dirs {where} and downloads are off (download.enabled)")
-    target = Path(settings["dir"]) if settings["dir"] else data_dirs[0]
     url_base = settings["url_base"] or download.DEFAULT_URL_BASE
     try:
         return asyncio.run(download.ensure_file(name, data_dirs, target, url_base))

@@ -12,6 +12,7 @@ import logging
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISREG
 from typing import Iterator, Mapping, Sequence
 
 import numpy as np
@@ -111,8 +112,15 @@ def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str
     return voices
 
 
+MAX_BLEND_VOICES = 8
+"""Ad-hoc blends come from clients: a name with thousands of components
+would block the event loop for seconds while it is mixed."""
+
+
 def _weights(spec: str) -> list[tuple[str, float]]:
     """'af_heart:0.7+bf_emma:0.3' -> [(af_heart, 0.7), (bf_emma, 0.3)] (weights default to 1)."""
+    if spec.count("+") >= MAX_BLEND_VOICES:
+        raise ValueError(f"blend of {spec.count('+') + 1} voices; at most {MAX_BLEND_VOICES} may be mixed")
     parts = []
     for part in spec.split("+"):
         name, _, weight = part.strip().partition(":")
@@ -155,58 +163,91 @@ class VoiceCatalog(Mapping[str, Voice]):
 
     Custom voices are NAME.npy style packs in the data dirs (e.g.
     /share/kokoro in the add-on); the directories are rescanned cheaply
-    (names and mtimes) when a client asks for the voice list, so a file
-    dropped in while running appears without a restart.
+    (names, sizes and mtimes) when a client asks for the voice list, so a
+    file dropped in while running appears without a restart. Only files
+    that are new or changed are read again: a bad file is warned about
+    once, not on every Describe, and a half-copied file is picked up again
+    once its copy finishes (its mtime changes).
     """
 
     def __init__(self, base: dict[str, Voice], data_dirs: Sequence[Path] = (),
-                 blends: Mapping[str, str] | None = None, custom_language: str = "en-us") -> None:
+                 blends: Mapping[str, str] | None = None, custom_language: str = "en-us",
+                 hide_languages: tuple[str, ...] = ()) -> None:
         self._base = dict(base)
         self._dirs = [Path(d) for d in data_dirs]
         self._blend_specs = dict(blends or {})
         self._custom_language = next((lang for lang in LANGUAGES.values() if lang.espeak == custom_language),
                                      LANGUAGES["a"])
-        self._custom: dict[str, Voice] = {}
-        self._seen: dict[Path, float] = {}
+        self._hide = tuple(hide_languages)
+        self._loaded: dict[Path, tuple[tuple[int, int], Voice | None]] = {}
         self._adhoc: dict[str, Voice] = {}
         self._voices: dict[str, Voice] = {}
         self.rescan()
 
-    def rescan(self) -> bool:
-        """Reload custom voice files that appeared, changed or went; True if any did."""
-        files = {}
+    def _listing(self) -> dict[Path, tuple[int, int]]:
+        """*.npy in the data dirs, in data-dir order, with (mtime_ns, size)."""
+        files: dict[Path, tuple[int, int]] = {}
         for directory in self._dirs:
             try:
-                files.update({p: p.stat().st_mtime for p in directory.glob("*.npy") if p.is_file()})
-            except OSError:
+                paths = sorted(directory.glob("*.npy"))
+            except OSError:  # a dir that is missing or unreadable
                 continue
-        if files == self._seen and self._voices:
+            for path in paths:
+                try:
+                    stat = path.stat()
+                except OSError:  # went away since the listing
+                    continue
+                if S_ISREG(stat.st_mode):
+                    files[path] = (stat.st_mtime_ns, stat.st_size)
+        return files
+
+    def rescan(self) -> bool:
+        """Reload custom voice files that appeared, changed or went; True if any did."""
+        files = self._listing()
+        if self._voices and files == {path: key for path, (key, _) in self._loaded.items()}:
             return False
-        self._seen = files
-        self._custom = {}
-        for path in sorted(files):
-            voice = self._load_custom(path)
-            if voice is not None and voice.name not in self._base:
-                self._custom[voice.name] = voice
-        self._voices = {**self._base, **self._custom}
+        previous, self._loaded = self._loaded, {}
+        for path, key in files.items():
+            unchanged = path in previous and previous[path][0] == key
+            self._loaded[path] = previous[path] if unchanged else (key, self._load_custom(path))
+        custom: dict[str, Voice] = {}
+        for path, (_, voice) in self._loaded.items():
+            if voice is None:
+                continue
+            if voice.name in self._base or voice.name in custom:
+                _LOGGER.warning("Skipping custom voice %s: a voice named %s already exists", path, voice.name)
+                continue
+            custom[voice.name] = voice
+        self._voices = {**self._base, **custom}
         for name, spec in self._blend_specs.items():
             try:
-                self._voices[name] = blend(name, spec, {**self._base, **self._custom})
+                self._voices[name] = blend(name, spec, {**self._base, **custom})
             except ValueError as error:
                 _LOGGER.warning("Skipping blend %s: %s", name, error)
         self._adhoc.clear()
         return True
 
     def _load_custom(self, path: Path) -> Voice | None:
+        """One NAME.npy style pack, or None (with a warning) if it is unusable.
+
+        Memory-mapped first, so a huge file of the wrong shape is refused
+        from its header alone; a good one is copied out, so the file can be
+        replaced or deleted while the voice is in use.
+        """
+        name = path.stem
         try:
-            styles = as_style_pack(path.stem, np.load(path, allow_pickle=False))
-        except (OSError, ValueError) as error:
+            styles = np.array(as_style_pack(name, np.load(path, mmap_mode="r", allow_pickle=False)))
+        except (OSError, ValueError, EOFError) as error:  # EOFError: an empty (half-copied) file
             _LOGGER.warning("Skipping custom voice %s: %s", path, str(error).splitlines()[0])
             return None
-        language, description = describe(path.stem)
+        language, description = describe(name)
         if language is None:
             language, description = self._custom_language, f"{description} — {self._custom_language.label}"
-        return Voice(path.stem, language, f"{description} (custom)", styles)
+        if language.espeak in self._hide:
+            _LOGGER.warning("Skipping custom voice %s: %s needs misaki installed", path, language.label)
+            return None
+        _LOGGER.info("Custom voice %s (%s) from %s", name, language.label, path)
+        return Voice(name, language, f"{description} (custom)", styles)
 
     def resolve(self, name: str) -> Voice:
         """A voice by name, or an ad-hoc blend such as 'af_heart:2+am_adam:1'."""
