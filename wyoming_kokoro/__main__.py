@@ -177,13 +177,15 @@ def build_service(config: dict[str, Any]) -> Service:
         _LOGGER.info("Warmed up in %.1f s (%s)", time.monotonic() - started_warmup,
                      ", ".join(f"{n} tokens {s * 1000:.0f} ms" for n, s in timings))
     first_tokens = first_segment_tokens(config, timings)
-    _LOGGER.info("First segment: up to %d tokens", first_tokens)
+    cost = cost_model(timings) if timings else None
+    _LOGGER.info("First segment: up to %d tokens%s", first_tokens,
+                 f"; a call costs {cost[0] * 1000:.0f} ms + {cost[1] * 1000:.1f} ms per token" if cost else "")
     seg = config["segment"]
     engine = Engine(
         model, voices, Scheduler(config["workers"]),
         EngineSettings(
             sentence_silence=config["sentence_silence"], clause_silence=seg["clause_silence"],
-            first_tokens=first_tokens, growth=seg["growth"], max_tokens=seg["max_tokens"],
+            first_tokens=first_tokens, growth=seg["growth"], max_tokens=seg["max_tokens"], cost=cost,
         ),
         prepare=pipeline_from_config(config).phonemes,
         cache=AudioCache(int(config["cache"]["max_mb"] * 1024 * 1024), config["cache"]["max_chars"])

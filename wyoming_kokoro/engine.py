@@ -45,6 +45,9 @@ class EngineSettings:
     first_tokens: int = 24
     growth: float = 1.5
     max_tokens: int = 200
+    cost: tuple[float, float] | None = None
+    """(fixed seconds, seconds per token) of a model call on this machine,
+    measured at warm-up; None: segments are sized by growth alone."""
 
 
 class Engine:
@@ -142,14 +145,39 @@ class Utterance:
             self.segmenter.add(phonemes)
             self._changed.set()
 
-    async def _next_segment(self) -> Segment | None:
+    async def _next_segment(self, ahead: float = 0.0) -> Segment | None:
         while True:
             if self.segmenter:
-                return self.segmenter.next(share=self.engine.active)
+                share = self.engine.active
+                if self.segmenter.count == 0 and self.engine.scheduler.queued:
+                    # Our first call waits behind another stream's: that one
+                    # leads and bridges with a longer first segment; ours
+                    # stays short so our first audio is not late twice over.
+                    share = 1
+                return self.segmenter.next(share=share, fit=self._affordable_tokens(ahead))
             if self._done:
                 return None
             self._changed.clear()
             await self._changed.wait()
+
+    def _affordable_tokens(self, ahead: float) -> int | None:
+        """Tokens the next call may have so that it, and the calls of other
+        streams that may run first, finish before this stream's buffered
+        audio runs out.
+
+        ahead: seconds of this stream's audio that are queued or playing
+        but not yet heard, less the model time its in-flight call still
+        needs. Calls cannot be pre-empted and each other stream may have
+        two in flight with earlier deadlines, so with n streams this call
+        gets 1/(2n - 1) of that time (alone: all of it, and growth, not
+        this, limits the size). Buffers grow faster than they are played
+        while the model keeps up, so segments still grow, just later.
+        """
+        cost = self.engine.settings.cost
+        if cost is None:
+            return None
+        fixed, per_token = cost
+        return int((ahead / max(1, 2 * self.engine.active - 1) - fixed) / per_token)
 
     # -- audio out ------------------------------------------------------------
     def _deadline(self, queued_seconds: float) -> float:
@@ -157,10 +185,14 @@ class Utterance:
         start = self.play_start if self.play_start is not None else time.monotonic()
         return start + queued_seconds
 
-    def _run(self, segment: Segment) -> tuple[np.ndarray, float]:
+    def _run(self, segment: Segment, queued: float, deadline: float) -> tuple[np.ndarray, float]:
         started = time.monotonic()
         audio = self.engine.infer(segment, self.voice, self.speed)
-        return audio, time.monotonic() - started
+        done = time.monotonic()
+        _LOGGER.debug("utterance %x segment %d (%d tokens): queued %.3fs, ran %.3fs, done %.3fs before its deadline",
+                      id(self) & 0xFFFF, segment.index, len(segment.tokens), started - queued, done - started,
+                      deadline - done)
+        return audio, done - started
 
     def _cache_key(self, segment: Segment) -> tuple:
         return (segment.phonemes, self.voice.name, self.speed, str(self.engine.model.path))
@@ -187,22 +219,33 @@ class Utterance:
         slots = asyncio.Semaphore(2)
         queue: asyncio.Queue = asyncio.Queue()
         estimated = 0.0  # audio seconds of everything submitted so far (estimates)
+        in_flight = 0.0  # estimated model seconds of this stream's unfinished calls
+        cost = self.engine.settings.cost or (0.0, 0.0)
+
+        def ahead() -> float:
+            if self.play_start is None:  # the buffer's clock starts with the first audio
+                return max(estimated, self.audio_seconds)
+            played = time.monotonic() - self.play_start
+            return max(estimated, self.audio_seconds) - played - in_flight
 
         async def produce() -> None:
-            nonlocal estimated
+            nonlocal estimated, in_flight
             try:
                 while True:
                     await slots.acquire()
-                    segment = await self._next_segment()
+                    segment = await self._next_segment(ahead())
                     if segment is None:
                         await queue.put(None)
                         return
-                    future = self._cached(segment)
+                    future, seconds = self._cached(segment), 0.0
                     if future is None:
+                        seconds = cost[0] + cost[1] * len(segment.tokens)
                         deadline = self._deadline(max(estimated, self.audio_seconds))
-                        future = self.engine.scheduler.submit(lambda s=segment: self._run(s), deadline)
+                        future = self.engine.scheduler.submit(
+                            lambda s=segment, q=time.monotonic(), d=deadline: self._run(s, q, d), deadline)
                     estimated += len(segment.tokens) * SECONDS_PER_TOKEN / self.speed
-                    await queue.put((segment, future))
+                    in_flight += seconds
+                    await queue.put((segment, future, seconds))
             except Exception as error:  # noqa: BLE001 - e.g. G2P failed: hand it to the consumer
                 await queue.put(error)
 
@@ -216,9 +259,10 @@ class Utterance:
                     break
                 if isinstance(item, Exception):
                     raise item
-                segment, future = item
+                segment, future, expected = item
                 futures.append(future)
                 raw, seconds = await future
+                in_flight = max(0.0, in_flight - expected)
                 slots.release()
                 self._remember(segment, raw)
                 self.model_seconds += seconds

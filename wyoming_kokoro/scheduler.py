@@ -81,6 +81,13 @@ class Scheduler:
         with self._cond:
             return sum(1 for job in self._heap if not job.future.cancelled())
 
+    @property
+    def queued(self) -> int:
+        """Calls running or waiting (cancelled ones included: cheap, and
+        they are dropped at the next pop)."""
+        with self._cond:
+            return self.busy + len(self._heap)
+
     def _work(self) -> None:
         while True:
             with self._cond:

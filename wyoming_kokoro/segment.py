@@ -85,16 +85,26 @@ class Segmenter:
         and no stream waits long behind another's call.
         """
         if self.count == 0:
-            return self.first_tokens
+            # Another stream is playing or starting: its next call will run
+            # between this one and our second, so our first audio must be
+            # longer to bridge it (its first audio comes ~1.25x later, still well under 1 s).
+            return self.first_tokens if share <= 1 else int(self.first_tokens * CONTENDED_FIRST)
         cap = self.max_tokens if share <= 1 else self.max_tokens // (2 * share)
         cap = max(self.first_tokens, cap)
         return min(cap, max(self.first_tokens, int(self.growth * self.emitted_tokens)))
 
-    def next(self, share: int = 1) -> Segment | None:
-        """The next segment, or None when nothing is pending."""
+    def next(self, share: int = 1, fit: int | None = None) -> Segment | None:
+        """The next segment, or None when nothing is pending.
+
+        fit: tokens the caller can afford before its buffered audio runs
+        out (see Utterance); it shrinks a later segment, never below
+        first_tokens, when other streams share the model.
+        """
         if not self._words:
             return None
         budget = self.budget(share)
+        if fit is not None and self.count:
+            budget = min(budget, max(self.first_tokens, fit))
         cut = self._choose_cut(budget)
         words = [self._words.popleft() for _ in range(cut)]
         phonemes = " ".join(words)
@@ -111,10 +121,11 @@ class Segmenter:
         a boundary that would leave the segment under half the budget is
         passed over for a later, lower-ranked one, so segments keep growing.
         """
-        hard = min(self.max_tokens, max(budget, int(budget * SLACK)))  # max_tokens is a hard cap
+        hard = min(self.max_tokens, max(budget + WORD_SLACK, int(budget * SLACK)))  # max_tokens is a hard cap
         size = 0
         cuts: dict[str, int] = {}
         sizes: dict[str, int] = {}
+        over = 0  # the first word cut past the budget
         for index, word in enumerate(self._words):
             size += len(word) + (1 if index else 0)
             if index and size > hard:
@@ -122,6 +133,8 @@ class Segmenter:
             kind = boundary_of(word)
             if size <= budget or index == 0:
                 cuts[WORD], sizes[WORD] = index + 1, size
+            elif not over:
+                over = index + 1
             if kind != WORD:
                 cuts[CLAUSE], sizes[CLAUSE] = index + 1, size
                 if self.count == 0:
@@ -133,11 +146,20 @@ class Segmenter:
         for kind in (SENTENCE, CLAUSE):
             if kind in cuts and sizes[kind] >= budget / 2:
                 return cuts[kind]
+        if over and sizes[WORD] < budget / 2:  # 'the' alone: take one more word
+            return over
         return cuts[WORD]
 
 
 SLACK = 1.3
 """How far past the budget a segment may run to end on punctuation."""
+
+CONTENDED_FIRST = 1.25
+"""First-segment size factor when the model is shared with other streams."""
+
+WORD_SLACK = 6
+"""...or, for small budgets, by about one word: with a budget of 8 tokens,
+'ðə' (2) is a poor first segment when 'ðə lˈɪvɪŋ' (9) is at hand."""
 
 
 _COMPLETE = re.compile(rf"[{re.escape(SENTENCE_MARKS + CLAUSE_MARKS)}][\"”)\]']*\s+")
