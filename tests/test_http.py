@@ -13,6 +13,7 @@ import struct
 import time
 
 import aiohttp
+import numpy as np
 import openai
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -105,6 +106,18 @@ async def test_voices_lists_every_voice_with_language(http, service):
     assert set(voices) == set(service.engine.voices)
     assert voices["bf_emma"]["language"] == "en_GB"
     assert voices["am_adam"]["description"] == "Adam — American English, male"
+
+
+async def test_voices_include_a_custom_voice_dropped_in_while_running(model_dir, tmp_path):
+    service = build_service(make_config(model_dir, data_dirs=[str(tmp_path)]))
+    try:
+        async with TestClient(TestServer(HttpApi(service).app)) as client:
+            before = {v["id"] for v in (await (await client.get("/v1/audio/voices")).json())["voices"]}
+            np.save(tmp_path / "af_dropped.npy", np.full((510, 1, 256), 0.01, np.float32))
+            after = {v["id"] for v in (await (await client.get("/v1/audio/voices")).json())["voices"]}
+        assert after - before == {"af_dropped"}
+    finally:
+        service.engine.scheduler.close()
 
 
 # -- speech through the official OpenAI client --------------------------------

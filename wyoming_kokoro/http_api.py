@@ -183,6 +183,7 @@ class HttpApi:
             service = self._ready()
         except HttpError as error:
             return error.response()
+        service.engine.voices.rescan()  # custom voice files dropped in since, as Describe does
         return web.json_response({
             "default": service.settings.default_voice,
             "voices": [{"id": v.name, "name": v.name, "language": v.language.wyoming,
