@@ -9,7 +9,9 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wyoming_kokoro.engine import EngineSettings, Utterance
+import pytest
+
+from wyoming_kokoro.engine import SAFETY, affordable_tokens
 from wyoming_kokoro.scheduler import Scheduler
 from wyoming_kokoro.segment import CONTENDED_FIRST, Segmenter
 
@@ -50,24 +52,68 @@ def test_sizing_under_contention_never_loses_or_repeats(tokens, calls, first):
     assert out == tokens
 
 
-class _Engine:
-    """Just what Utterance reads for sizing."""
-
-    def __init__(self, active: int, cost) -> None:
-        self.active = active
-        self.settings = EngineSettings(first_tokens=10, cost=cost)
+def test_affordable_tokens_follow_the_cost_model_with_a_margin():
+    assert affordable_tokens((0.1, 0.025), 1.0) == int((1.0 * SAFETY - 0.1) / 0.025)
+    assert affordable_tokens((0.1, 0.025), float("inf")) is None  # nobody waits: growth decides
+    assert affordable_tokens((0.1, 0.025), 0.05) < 0  # the segmenter then floors it at first_tokens
 
 
-class _Voice:
-    name = "af_test"
+def test_a_binding_fit_is_not_overrun_to_reach_punctuation():
+    text = "abcd abcd " + "abcd abcd abcd abcd efg, " + " ".join(["abcd"] * 40)
+    free, bound = Segmenter(10, 2.0, 200), Segmenter(10, 2.0, 200)
+    for segmenter in (free, bound):
+        segmenter.add(text)
+        segmenter.next()
+    assert free.next(fit=None).phonemes.endswith("efg,")  # growth budget 18: runs on to the comma (24)
+    assert len(bound.next(fit=14).tokens) <= 14
 
 
-def test_affordable_tokens_leave_room_for_other_streams_calls():
-    alone = Utterance(_Engine(1, (0.1, 0.025)), _Voice(), 1.0)
-    two = Utterance(_Engine(2, (0.1, 0.025)), _Voice(), 1.0)
-    assert alone._affordable_tokens(1.0) == 36  # (1.0 - 0.1) / 0.025
-    assert two._affordable_tokens(1.0) == 9  # other stream: up to two calls first -> a third each
-    assert Utterance(_Engine(2, None), _Voice(), 1.0)._affordable_tokens(1.0) is None
+def _blocked_scheduler():
+    """A scheduler whose one worker is held until the returned event is set."""
+    scheduler = Scheduler(1)
+    gate = threading.Event()
+    return scheduler, gate, scheduler.submit(gate.wait)
+
+
+def test_room_is_what_a_call_may_take_before_a_waiting_stream_runs_dry():
+    async def main() -> None:
+        scheduler, gate, blocker = _blocked_scheduler()
+        a, b, me = object(), object(), object()
+        now = time.monotonic()
+        futures = [
+            scheduler.submit(lambda: None, now + 1.0, owner=a, latest=now + 1.0, floor=0.3),
+            scheduler.submit(lambda: None, now + 2.0, owner=b, latest=now + 2.0, floor=0.5),
+            scheduler.submit(lambda: None, now + 0.5, owner=me, latest=now + 0.5, floor=0.2),
+        ]
+        await asyncio.sleep(0.05)
+        # a: 1.0 - 0.3 = 0.7; b runs after a: 2.0 - (0.3 + 0.5) = 1.2; my own call is not counted
+        assert scheduler.room(me, now) == pytest.approx(0.7)
+        assert scheduler.room(a, now) == pytest.approx(0.3)  # my call (0.5 - 0.2) comes before b's
+        futures[0].cancel()  # a's client went away: it no longer limits anyone
+        assert scheduler.room(me, now) == pytest.approx(1.5)
+        assert Scheduler(1).room(me) == float("inf")
+        gate.set()
+        await asyncio.gather(blocker, *futures[1:])
+        scheduler.close()
+
+    asyncio.run(main())
+
+
+def test_retime_moves_a_streams_waiting_calls_behind_earlier_ones():
+    async def main() -> list[str]:
+        scheduler, gate, blocker = _blocked_scheduler()
+        mine, other = object(), object()
+        order: list[str] = []
+        now = time.monotonic()
+        futures = [scheduler.submit(lambda: order.append("mine"), now + 0.5, owner=mine),
+                   scheduler.submit(lambda: order.append("other"), now + 1.0, owner=other)]
+        scheduler.retime(mine, 1.0)  # its audio started a second later than assumed
+        gate.set()
+        await asyncio.gather(blocker, *futures)
+        scheduler.close()
+        return order
+
+    assert asyncio.run(main()) == ["other", "mine"]
 
 
 def test_scheduler_runs_earliest_deadline_first_and_counts_queued_calls():

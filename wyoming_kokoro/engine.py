@@ -1,17 +1,19 @@
 """The synthesis engine: text in (whole or streamed), trimmed audio out.
 
 An Utterance owns one request's text. Text is normalised and phonemised as
-soon as a clause is complete, and a Segmenter cuts model calls lazily, just
-before the worker could take the next one. Two calls per utterance are in
-flight at most: the one being synthesised and the next, so segment i+1 is
-computed while segment i is streamed, and text that arrives meanwhile joins
-a later, larger segment.
+soon as a clause is complete. Two calls per utterance are in flight at most:
+the one being synthesised and the next, so segment i+1 is computed while
+segment i is streamed. The first segment is cut at once; every later one is
+cut by the worker at the moment it starts the call, so text that arrived
+meanwhile joins it, and its size can be chosen knowing this stream's buffer
+and every other stream's waiting call (calls cannot be pre-empted).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from dataclasses import dataclass
 from typing import AsyncIterator, Callable
@@ -20,7 +22,7 @@ import numpy as np
 
 from . import SAMPLE_RATE
 from .cache import AudioCache
-from .chunk import finish_segment
+from .chunk import finish_segment, pause_seconds, trim
 from .infer import KokoroModel
 from .scheduler import Scheduler
 from .segment import Segment, Segmenter, split_complete
@@ -32,6 +34,14 @@ SECONDS_PER_TOKEN = 0.08
 """Rough audio per token at speed 1, for deadlines before the audio exists."""
 
 MIN_SPLIT_TOKENS = 8
+
+FIRST_WAIT = 2.0
+"""A new stream's first audio may come at most this many times its own
+first call's cost after the request (another stream's call may run first)."""
+
+SAFETY = 0.85
+"""Share of the time left that a call is sized to take: the cost model is a
+straight-line fit and calls vary by a few percent."""
 
 _LOOKBEHIND = 8
 """A clause boundary (mark, closing quotes, space) straddling two streamed
@@ -101,8 +111,16 @@ class Utterance:
         self._done = False
         self._changed = asyncio.Event()
         self._prepare_lock = asyncio.Lock()
+        self._cut_lock = threading.Lock()
+        """The event loop adds text, the worker cuts later segments."""
+        self._base: float | None = None
+        self._started: float | None = None
+        """When the first segment was cut / its audio was ready (see _clock)."""
         self.play_start: float | None = None
         self.audio_seconds = 0.0
+        self._audio_done = 0.0
+        self._estimated_done = 0.0
+        """Heard / estimated audio of the segments synthesised (see _known_audio)."""
         self.model_seconds = 0.0
         self.first_model_seconds = 0.0
         self.segments = 0
@@ -142,72 +160,140 @@ class Utterance:
     async def _prepare(self, text: str) -> None:
         async with self._prepare_lock:
             phonemes = await asyncio.to_thread(self.engine.prepare, text, self.voice.language.espeak)
-            self.segmenter.add(phonemes)
+            with self._cut_lock:
+                self.segmenter.add(phonemes)
             self._changed.set()
 
-    async def _next_segment(self, ahead: float = 0.0) -> Segment | None:
+    async def _wait_for_text(self) -> bool:
+        """True once there is text to cut, False once the utterance is over."""
         while True:
             if self.segmenter:
-                share = self.engine.active
-                if self.segmenter.count == 0 and self.engine.scheduler.queued:
-                    # Our first call waits behind another stream's: that one
-                    # leads and bridges with a longer first segment; ours
-                    # stays short so our first audio is not late twice over.
-                    share = 1
-                return self.segmenter.next(share=share, fit=self._affordable_tokens(ahead))
+                return True
             if self._done:
-                return None
+                return False
             self._changed.clear()
             await self._changed.wait()
 
-    def _affordable_tokens(self, ahead: float) -> int | None:
-        """Tokens the next call may have so that it, and the calls of other
-        streams that may run first, finish before this stream's buffered
-        audio runs out.
+    def _cut_first(self) -> Segment | None:
+        """The first segment, cut at once: its size is set by the warm-up
+        (segment.first_seconds), and a cached reply must not wait for the
+        worker."""
+        share = self.engine.active
+        if self.engine.scheduler.queued:
+            # Our first call waits behind another stream's: that one leads
+            # and bridges with a longer first segment; ours stays short so
+            # our first audio is not late twice over.
+            share = 1
+        with self._cut_lock:
+            return self.segmenter.next(share=share)
 
-        ahead: seconds of this stream's audio that are queued or playing
-        but not yet heard, less the model time its in-flight call still
-        needs. Calls cannot be pre-empted and each other stream may have
-        two in flight with earlier deadlines, so with n streams this call
-        gets 1/(2n - 1) of that time (alone: all of it, and growth, not
-        this, limits the size). Buffers grow faster than they are played
-        while the model keeps up, so segments still grow, just later.
+    def _cut_later(self, audio_before: float) -> Segment | None:
+        """A later segment, cut on the worker just before it runs, when the
+        state of every stream is known: as long as growth allows, but short
+        enough to finish before this stream's buffered audio runs out and
+        before any waiting call of another stream is pushed past the moment
+        its own listener would hear a gap (Scheduler.room).
+
+        audio_before: estimated seconds of this stream's audio before this
+        segment.
         """
+        now = time.monotonic()
+        own = self._clock() + self._known_audio(audio_before) - now
+        seconds = min(own, self.engine.scheduler.room(self, now))
         cost = self.engine.settings.cost
-        if cost is None:
-            return None
-        fixed, per_token = cost
-        return int((ahead / max(1, 2 * self.engine.active - 1) - fixed) / per_token)
+        with self._cut_lock:
+            if cost is None:  # no cost model: cap by the number of streams instead
+                return self.segmenter.next(share=self.engine.active)
+            return self.segmenter.next(fit=affordable_tokens(cost, seconds))
 
     # -- audio out ------------------------------------------------------------
-    def _deadline(self, queued_seconds: float) -> float:
-        """When the audio queued before this segment will have been played."""
-        start = self.play_start if self.play_start is not None else time.monotonic()
-        return start + queued_seconds
+    def _clock(self) -> float:
+        """Where this stream's audio timeline starts: its first audio, or
+        until that exists, when its first segment was cut."""
+        if self._started is not None:
+            return self._started
+        return self._base if self._base is not None else time.monotonic()
 
-    def _run(self, segment: Segment, queued: float, deadline: float) -> tuple[np.ndarray, float]:
+    def _start_clock(self, at: float) -> None:
+        """The first audio exists: move the waiting calls' deadlines, which
+        assumed it at the first cut, to the real start. Called by the worker
+        as soon as the first call ends, before it takes the next job."""
+        if self._started is None:
+            self._started = at
+            self.engine.scheduler.retime(self, at - (self._base or at))
+
+    def _run(self, segment: Segment, queued: float, deadline: float) -> tuple[Segment, np.ndarray, float]:
         started = time.monotonic()
         audio = self.engine.infer(segment, self.voice, self.speed)
         done = time.monotonic()
+        self._synthesised(segment, audio)
+        if segment.index == 0:
+            self._start_clock(done)
         _LOGGER.debug("utterance %x segment %d (%d tokens): queued %.3fs, ran %.3fs, done %.3fs before its deadline",
                       id(self) & 0xFFFF, segment.index, len(segment.tokens), started - queued, done - started,
                       deadline - done)
-        return audio, done - started
+        return segment, audio, done - started
+
+    def _run_later(self, audio_before: float, queued: float, cut: asyncio.Future,
+                   loop: asyncio.AbstractEventLoop) -> tuple[Segment, np.ndarray, float] | None:
+        """On the worker: cut the next segment, tell the producer, synthesise."""
+        segment = self._cut_later(audio_before)
+        loop.call_soon_threadsafe(_resolve, cut, segment)
+        if segment is None:
+            return None
+        audio = self._cached_audio(segment)
+        if audio is not None:
+            self._synthesised(segment, audio)
+            return segment, audio, 0.0
+        return self._run(segment, queued, self._clock() + self._known_audio(audio_before))
+
+    def _estimate(self, segment: Segment) -> float:
+        """Audio seconds a segment will give, before it is synthesised."""
+        return len(segment.tokens) * SECONDS_PER_TOKEN / self.speed
+
+    def _known_audio(self, estimated: float) -> float:
+        """`estimated` seconds of audio (segment estimates), with the
+        estimates of segments already synthesised replaced by what the
+        listener will hear of them: the deadlines that size later calls are
+        then exact for everything but the segment in flight."""
+        return estimated - self._estimated_done + self._audio_done
+
+    def _synthesised(self, segment: Segment, raw: np.ndarray) -> None:
+        """Account a finished call's audio (trimmed, plus its pause)."""
+        s = self.engine.settings
+        self._audio_done += (trim(raw).size / SAMPLE_RATE
+                             + pause_seconds(segment.boundary, s.sentence_silence, s.clause_silence))
+        self._estimated_done += self._estimate(segment)
+
+    def _cost(self, tokens: int) -> float:
+        fixed, per_token = self.engine.settings.cost or (0.0, 0.0)
+        return fixed + per_token * tokens
+
+    def _submit_first(self, segment: Segment) -> asyncio.Future:
+        """The first call is due now; another stream's call may delay it by
+        at most its own cost (first audio at most twice as late as alone)."""
+        now = time.monotonic()
+        cost = self._cost(len(segment.tokens))
+        return self.engine.scheduler.submit(
+            lambda: self._run(segment, now, now), now, owner=self, latest=now + FIRST_WAIT * cost, floor=cost)
+
+    def _submit_later(self, audio_before: float, cut: asyncio.Future) -> asyncio.Future:
+        """A later call, due when the audio before it will have been played;
+        it will cost at least a first segment's call."""
+        deadline = self._clock() + self._known_audio(audio_before)
+        loop = asyncio.get_running_loop()
+        return self.engine.scheduler.submit(
+            lambda q=time.monotonic(): self._run_later(audio_before, q, cut, loop), deadline,
+            owner=self, floor=self._cost(self.segmenter.first_tokens))
 
     def _cache_key(self, segment: Segment) -> tuple:
         return (segment.phonemes, self.voice.name, self.speed, str(self.engine.model.path))
 
-    def _cached(self, segment: Segment) -> asyncio.Future | None:
-        """A finished future holding the segment's audio, if it is cached."""
+    def _cached_audio(self, segment: Segment) -> np.ndarray | None:
         cache = self.engine.cache
         if cache is None or not cache.accepts(segment.phonemes):
             return None
-        audio = cache.get(self._cache_key(segment))
-        if audio is None:
-            return None
-        future = asyncio.get_running_loop().create_future()
-        future.set_result((audio, 0.0))
-        return future
+        return cache.get(self._cache_key(segment))
 
     def _remember(self, segment: Segment, raw: np.ndarray) -> None:
         cache = self.engine.cache
@@ -218,39 +304,46 @@ class Utterance:
         """Finished audio pieces in order, computed one segment ahead."""
         slots = asyncio.Semaphore(2)
         queue: asyncio.Queue = asyncio.Queue()
-        estimated = 0.0  # audio seconds of everything submitted so far (estimates)
-        in_flight = 0.0  # estimated model seconds of this stream's unfinished calls
-        cost = self.engine.settings.cost or (0.0, 0.0)
-
-        def ahead() -> float:
-            if self.play_start is None:  # the buffer's clock starts with the first audio
-                return max(estimated, self.audio_seconds)
-            played = time.monotonic() - self.play_start
-            return max(estimated, self.audio_seconds) - played - in_flight
+        cutting = False  # a later call is queued but its segment not yet cut
+        submitted: list[asyncio.Future] = []  # every call of ours, to cancel if the client goes
 
         async def produce() -> None:
-            nonlocal estimated, in_flight
+            nonlocal cutting
+            estimated = 0.0  # audio seconds of everything cut so far (estimates)
             try:
                 while True:
                     await slots.acquire()
-                    segment = await self._next_segment(ahead())
-                    if segment is None:
+                    if not await self._wait_for_text():
                         await queue.put(None)
                         return
-                    future, seconds = self._cached(segment), 0.0
-                    if future is None:
-                        seconds = cost[0] + cost[1] * len(segment.tokens)
-                        deadline = self._deadline(max(estimated, self.audio_seconds))
-                        future = self.engine.scheduler.submit(
-                            lambda s=segment, q=time.monotonic(), d=deadline: self._run(s, q, d), deadline)
-                    estimated += len(segment.tokens) * SECONDS_PER_TOKEN / self.speed
-                    in_flight += seconds
-                    await queue.put((segment, future, seconds))
+                    if self.segmenter.count == 0:
+                        segment = self._cut_first()
+                        self._base = time.monotonic()
+                        audio = self._cached_audio(segment)
+                        if audio is not None:
+                            self._synthesised(segment, audio)
+                            future = asyncio.get_running_loop().create_future()
+                            future.set_result((segment, audio, 0.0))
+                        else:
+                            future = self._submit_first(segment)
+                            submitted.append(future)
+                    else:
+                        cutting = True
+                        cut = asyncio.get_running_loop().create_future()
+                        future = self._submit_later(estimated, cut)
+                        submitted.append(future)
+                        await asyncio.wait({cut, future}, return_when=asyncio.FIRST_COMPLETED)
+                        segment = cut.result() if cut.done() else None
+                        cutting = False
+                        if segment is None:  # nothing was left, or the call failed or was cancelled
+                            await queue.put(None if cut.done() else future)
+                            return
+                    estimated += self._estimate(segment)
+                    await queue.put(future)
             except Exception as error:  # noqa: BLE001 - e.g. G2P failed: hand it to the consumer
                 await queue.put(error)
 
         producer = asyncio.create_task(produce(), name="utterance-producer")
-        futures: list[asyncio.Future] = []
         self.engine.active += 1
         try:
             while True:
@@ -259,17 +352,14 @@ class Utterance:
                     break
                 if isinstance(item, Exception):
                     raise item
-                segment, future, expected = item
-                futures.append(future)
-                raw, seconds = await future
-                in_flight = max(0.0, in_flight - expected)
+                segment, raw, seconds = await item
                 slots.release()
                 self._remember(segment, raw)
                 self.model_seconds += seconds
                 if self.segments == 0:
                     self.first_model_seconds = seconds
                 self.segments += 1
-                last = self._done and not self.segmenter and queue.empty()
+                last = self._done and not self.segmenter and not cutting and queue.empty()
                 piece = finish_segment(
                     raw, segment.boundary, last=last,
                     sentence_silence=self.engine.settings.sentence_silence,
@@ -277,17 +367,28 @@ class Utterance:
                 )
                 if self.play_start is None:
                     self.play_start = self.first_audio_at = time.monotonic()
+                    self._start_clock(self.play_start)  # a cached first segment: no worker did
                 self.audio_seconds += piece.size / SAMPLE_RATE
                 yield piece
         finally:
             self.engine.active -= 1
             producer.cancel()
-            for future in futures:
+            for future in submitted:
                 future.cancel()
-            while not queue.empty():
-                item = queue.get_nowait()
-                if isinstance(item, tuple):
-                    item[1].cancel()
+
+
+def affordable_tokens(cost: tuple[float, float], seconds: float) -> int | None:
+    """Tokens a call may have to take at most `seconds` (None: unbounded),
+    with SAFETY to spare for the cost model's error."""
+    if seconds == float("inf"):
+        return None
+    fixed, per_token = cost
+    return int((seconds * SAFETY - fixed) / per_token)
+
+
+def _resolve(future: asyncio.Future, value) -> None:
+    if not future.done():
+        future.set_result(value)
 
 
 def _complete_words(text: str, min_chars: int) -> tuple[str, str]:

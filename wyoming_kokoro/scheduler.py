@@ -8,6 +8,12 @@ stuck behind another stream's paragraph, and a running stream is served
 before its buffer empties. Inference never runs on the event loop, so
 Describe and other clients are answered while a long text is synthesised.
 
+Calls cannot be pre-empted, so a call must also not be so long that a
+call waiting behind it finishes after its own stream runs dry. Each job
+says the latest moment it may finish and the least it will cost; `room()`
+tells the job being started how long it may take (see Utterance, which
+cuts its later segments only then, with this knowledge).
+
 Jobs whose future was cancelled (the client went away) are dropped when
 popped, so no further model work is started for a gone client.
 """
@@ -33,6 +39,11 @@ class _Job:
     fn: Callable[[], Any] = field(compare=False)
     future: asyncio.Future = field(compare=False)
     loop: asyncio.AbstractEventLoop = field(compare=False)
+    owner: object = field(compare=False, default=None)
+    latest: float = field(compare=False, default=float("inf"))
+    """The latest moment this call may finish without its listener noticing."""
+    floor: float = field(compare=False, default=0.0)
+    """The least this call will cost, in seconds."""
 
 
 def _settle(future: asyncio.Future, result: Any, error: BaseException | None) -> None:
@@ -61,14 +72,19 @@ class Scheduler:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, fn: Callable[[], Any], deadline: float | None = None) -> asyncio.Future:
+    def submit(self, fn: Callable[[], Any], deadline: float | None = None, *, owner: object = None,
+               latest: float | None = None, floor: float = 0.0) -> asyncio.Future:
         """Queue fn() to run on a worker; await the returned future.
 
-        deadline is on time.monotonic()'s clock; None means now.
+        deadline (time.monotonic()'s clock; None: now) orders the queue.
+        latest (default: the deadline) and floor describe the call to the
+        calls of other owners that may have to wait behind it (`room`).
         """
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        job = _Job(time.monotonic() if deadline is None else deadline, next(self._seq), fn, future, loop)
+        deadline = time.monotonic() if deadline is None else deadline
+        job = _Job(deadline, next(self._seq), fn, future, loop, owner,
+                   deadline if latest is None else latest, floor)
         with self._cond:
             if self._closed:
                 raise RuntimeError("scheduler is closed")
@@ -87,6 +103,30 @@ class Scheduler:
         they are dropped at the next pop)."""
         with self._cond:
             return self.busy + len(self._heap)
+
+    def retime(self, owner: object, shift: float) -> None:
+        """Move the waiting calls of `owner` later by `shift` seconds (its
+        playback started later than their deadlines assumed)."""
+        with self._cond:
+            for job in self._heap:
+                if job.owner is owner:
+                    job.deadline += shift
+                    job.latest += shift
+            heapq.heapify(self._heap)
+
+    def room(self, owner: object, now: float | None = None) -> float:
+        """Seconds a call of `owner` starting now may take before some waiting
+        call of another owner, run after it in deadline order at its least
+        cost, would finish after its latest moment (inf: nobody waits).
+        """
+        now = time.monotonic() if now is None else now
+        with self._cond:
+            waiting = sorted(job for job in self._heap if job.owner is not owner and not job.future.cancelled())
+        room, before = float("inf"), 0.0
+        for job in waiting:
+            before += job.floor
+            room = min(room, job.latest - now - before)
+        return room
 
     def _work(self) -> None:
         while True:

@@ -103,9 +103,12 @@ class Segmenter:
         if not self._words:
             return None
         budget = self.budget(share)
-        if fit is not None and self.count:
-            budget = min(budget, max(self.first_tokens, fit))
-        cut = self._choose_cut(budget)
+        strict = False
+        if fit is not None and self.count and fit < budget:
+            # Time, not growth, limits this call: running past the budget
+            # to reach punctuation would make some stream late.
+            budget, strict = max(self.first_tokens, fit), True
+        cut = self._choose_cut(budget, strict)
         words = [self._words.popleft() for _ in range(cut)]
         phonemes = " ".join(words)
         segment = Segment(phonemes, boundary_of(words[-1]), index=self.count)
@@ -113,15 +116,18 @@ class Segmenter:
         self.emitted_tokens += len(segment.tokens)
         return segment
 
-    def _choose_cut(self, budget: int) -> int:
+    def _choose_cut(self, budget: int, strict: bool = False) -> int:
         """How many pending words the next segment takes.
 
         A sentence or clause end may overshoot the budget by SLACK (cutting
         'the lights are now | on,' sounds worse than a slightly longer call);
         a boundary that would leave the segment under half the budget is
         passed over for a later, lower-ranked one, so segments keep growing.
+        strict: the budget is what the time left affords: no overshoot.
         """
         hard = min(self.max_tokens, max(budget + WORD_SLACK, int(budget * SLACK)))  # max_tokens is a hard cap
+        if strict:
+            hard = budget
         size = 0
         cuts: dict[str, int] = {}
         sizes: dict[str, int] = {}
