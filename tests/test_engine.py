@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import pytest
 
-from wyoming_kokoro.engine import SAFETY, affordable_tokens
+from wyoming_kokoro.engine import SAFETY, EngineSettings, Utterance, affordable_tokens
 from wyoming_kokoro.scheduler import Scheduler
 from wyoming_kokoro.segment import CONTENDED_FIRST, Segmenter
 
@@ -134,3 +134,46 @@ def test_scheduler_runs_earliest_deadline_first_and_counts_queued_calls():
         return order
 
     assert asyncio.run(main()) == ["new stream", "soon", "late"]
+
+
+class _Engine:
+    """Just what an Utterance reads to size its calls."""
+
+    def __init__(self, scheduler: Scheduler) -> None:
+        self.scheduler = scheduler
+        self.active = 2
+        self.settings = EngineSettings(first_tokens=5, growth=1.5, cost=(0.05, 0.02))
+
+
+class _Voice:
+    name = "af_test"
+
+
+def test_a_later_segment_shrinks_so_that_a_waiting_stream_is_not_late():
+    async def main() -> tuple[int, int]:
+        scheduler, gate, blocker = _blocked_scheduler()
+        await asyncio.sleep(0.05)  # the worker holds the blocker: the queue is empty
+        sizes = []
+        for other_waits in (False, True):
+            utterance = Utterance(_Engine(scheduler), _Voice(), 1.0)
+            utterance.segmenter.add(" ".join(["abcd"] * 60))
+            utterance.segmenter.next()  # the first segment (5 tokens) is out
+            utterance.segmenter.emitted_tokens = 20  # growth would allow 30 now
+            now = time.monotonic()
+            utterance._started = now
+            waiting = scheduler.submit(lambda: None, now + 0.5, owner=object(), latest=now + 0.5, floor=0.2) \
+                if other_waits else None
+            # plenty of this stream's own audio is buffered: only the other stream limits the call
+            sizes.append(len(utterance._cut_later(audio_before=10.0).tokens))
+            if waiting:
+                waiting.cancel()
+        gate.set()
+        await blocker
+        scheduler.close()
+        return tuple(sizes)
+
+    alone, shared = asyncio.run(main())
+    assert alone == 29  # growth: the most whole words within 30 tokens
+    # 0.5 s until the other stream's audio runs out, 0.2 s of it for its own call:
+    # (0.3 s x SAFETY - 0.05) / 0.02 per token
+    assert shared <= int((0.3 * SAFETY - 0.05) / 0.02)
