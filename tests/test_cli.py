@@ -124,6 +124,26 @@ def test_stdio_transport(model_dir):
     assert proc.returncode == 0
 
 
+def test_stdio_transport_answers_bad_input_with_errors_and_keeps_serving(model_dir):
+    proc = subprocess.Popen([PYTHON, "-m", "wyoming_kokoro", "--uri", "stdio://", *files(model_dir)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME})
+    try:
+        proc.stdin.write(b"{this is not json\n")
+        write_event(Describe().event(), proc.stdin)
+        first, second = read_event(proc.stdout), read_event(proc.stdout)
+        assert first.type == "error" and second.type == "info"  # the bad line did not end the session
+        # A lying size cannot be skipped: refused before anything is allocated, then the end.
+        proc.stdin.write(json.dumps({"type": "synthesize", "data_length": 2 ** 31}).encode() + b"\n")
+        proc.stdin.flush()
+        refusal = read_event(proc.stdout)
+        assert refusal.type == "error" and "2147483648" in refusal.data["text"]
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
 def test_tcp_server_process_serves_and_stops_on_sigterm(model_dir, tmp_path):
     port = free_port()
     config = tmp_path / "c.yaml"

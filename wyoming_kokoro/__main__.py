@@ -21,6 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
+from wyoming.event import async_get_stdin
 from wyoming.server import AsyncServer, AsyncStdioServer, AsyncTcpServer
 
 from . import __version__
@@ -241,7 +242,7 @@ async def serve(uri: str, service: Service, http: tuple[str, int] | None = None,
     try:
         if isinstance(server, AsyncStdioServer):
             _LOGGER.info("Serving on %s", uri)
-            await server.run(factory)  # until stdin closes (or SIGTERM)
+            await serve_stdio(factory)  # until stdin closes (or SIGTERM)
             return
         await server.start(factory)  # listening from here on
         if http is not None:  # started after warm-up, so /health is 200 from its first answer
@@ -256,6 +257,23 @@ async def serve(uri: str, service: Service, http: tuple[str, int] | None = None,
         if runner is not None:
             await runner.cleanup()
         service.engine.scheduler.close()
+
+
+async def serve_stdio(factory: Any) -> None:
+    """Standard input and output as one client, read with the same size
+    limits and bad-line recovery as TCP clients (wyoming's stdio server
+    trusts the sizes it is sent and stops at the first bad line)."""
+    loop = asyncio.get_running_loop()
+    reader = await async_get_stdin()
+    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, sys.stdout)
+    handler = factory(reader, asyncio.StreamWriter(transport, protocol, None, loop))
+    handler.idle_timeout = None
+    session = asyncio.create_task(handler.run())
+    stop = asyncio.create_task(_until_stop_signal())
+    await asyncio.wait({session, stop}, return_when=asyncio.FIRST_COMPLETED)
+    for task in (session, stop):
+        task.cancel()
+    await asyncio.gather(session, stop, return_exceptions=True)
 
 
 async def _until_stop_signal() -> None:

@@ -153,6 +153,8 @@ class KokoroEventHandler(AsyncEventHandler):
         self._stream_chars = 0
         self._rejected_stream = False
         self._tail: asyncio.Task | None = None  # last synthesis task, for ordering
+        self.idle_timeout: float | None = service.settings.idle_timeout
+        """None for standard input, which its parent process owns."""
 
     async def write_event(self, event: Event) -> None:
         """Every event out passes here: count errors and audio streams for /metrics."""
@@ -186,8 +188,7 @@ class KokoroEventHandler(AsyncEventHandler):
         settings = self.service.settings
         while True:
             try:
-                event = await asyncio.wait_for(read_event(self.reader, settings.limits),
-                                               settings.idle_timeout)
+                event = await asyncio.wait_for(read_event(self.reader, settings.limits), self.idle_timeout)
             except asyncio.TimeoutError:
                 if self._busy():
                     continue
