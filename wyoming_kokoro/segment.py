@@ -79,10 +79,12 @@ class Segmenter:
     def budget(self, share: int = 1) -> int:
         """Tokens the next segment may hold.
 
-        share: streams currently competing for the model. A call cannot be
-        pre-empted, so under contention segments are kept short (the cap
-        divided by twice the streams: 50 tokens, ~1.2 s on 2 cores, for two)
-        and no stream waits long behind another's call.
+        share: streams currently competing for the model. For a first
+        segment it makes room to bridge a newcomer's first call. For later
+        ones it is only used without a cost model (no warm-up timings): a
+        call cannot be pre-empted, so the cap is divided by twice the
+        streams. With a cost model the engine passes `fit` instead, the size
+        that the time left to every stream affords.
         """
         if self.count == 0:
             # Another stream is playing or starting: its next call will run
