@@ -10,6 +10,7 @@ as for fresh audio. Size is bounded in bytes, least recently used first out.
 
 from __future__ import annotations
 
+import threading
 from collections import OrderedDict
 from typing import Hashable
 
@@ -24,32 +25,36 @@ class AudioCache:
         self.bytes = 0
         self.hits = 0
         self.misses = 0
+        self._lock = threading.Lock()
+        """Later segments are looked up on the worker, stored from the event loop."""
 
     def accepts(self, phonemes: str) -> bool:
         return self.max_bytes > 0 and len(phonemes) <= self.max_phonemes
 
     def get(self, key: Hashable) -> np.ndarray | None:
-        audio = self._items.get(key)
-        if audio is None:
-            self.misses += 1
-            return None
-        self._items.move_to_end(key)
-        self.hits += 1
-        return audio
+        with self._lock:
+            audio = self._items.get(key)
+            if audio is None:
+                self.misses += 1
+                return None
+            self._items.move_to_end(key)
+            self.hits += 1
+            return audio
 
     def put(self, key: Hashable, audio: np.ndarray) -> None:
         if audio.nbytes > self.max_bytes:
             return
-        old = self._items.pop(key, None)
-        if old is not None:
-            self.bytes -= old.nbytes
         audio = audio.copy()
         audio.flags.writeable = False
-        self._items[key] = audio
-        self.bytes += audio.nbytes
-        while self.bytes > self.max_bytes:
-            _, evicted = self._items.popitem(last=False)
-            self.bytes -= evicted.nbytes
+        with self._lock:
+            old = self._items.pop(key, None)
+            if old is not None:
+                self.bytes -= old.nbytes
+            self._items[key] = audio
+            self.bytes += audio.nbytes
+            while self.bytes > self.max_bytes:
+                _, evicted = self._items.popitem(last=False)
+                self.bytes -= evicted.nbytes
 
     def __len__(self) -> int:
         return len(self._items)
