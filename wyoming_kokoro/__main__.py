@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Sequence
 
-from wyoming.event import async_get_stdin
+from wyoming.event import async_get_stdin, async_get_stdout
 from wyoming.server import AsyncServer, AsyncStdioServer, AsyncTcpServer
 
 from . import __version__
@@ -263,10 +263,7 @@ async def serve_stdio(factory: Any) -> None:
     """Standard input and output as one client, read with the same size
     limits and bad-line recovery as TCP clients (wyoming's stdio server
     trusts the sizes it is sent and stops at the first bad line)."""
-    loop = asyncio.get_running_loop()
-    reader = await async_get_stdin()
-    transport, protocol = await loop.connect_write_pipe(asyncio.streams.FlowControlMixin, sys.stdout)
-    handler = factory(reader, asyncio.StreamWriter(transport, protocol, None, loop))
+    handler = factory(await async_get_stdin(), await async_get_stdout())
     handler.idle_timeout = None
     session = asyncio.create_task(handler.run())
     stop = asyncio.create_task(_until_stop_signal())

@@ -198,8 +198,7 @@ class Utterance:
         segment.
         """
         now = time.monotonic()
-        own = self._clock() + self._known_audio(audio_before) - now
-        seconds = min(own, self.engine.scheduler.room(self, now))
+        seconds = min(self._deadline(audio_before) - now, self.engine.scheduler.room(self, now))
         cost = self.engine.settings.cost
         with self._cut_lock:
             if cost is None:  # no cost model: cap by the number of streams instead
@@ -213,6 +212,11 @@ class Utterance:
         if self._started is not None:
             return self._started
         return self._base if self._base is not None else time.monotonic()
+
+    def _deadline(self, audio_before: float) -> float:
+        """When the audio before a segment (estimated: `audio_before`) will
+        have been heard: its call must end by then."""
+        return self._clock() + self._known_audio(audio_before)
 
     def _start_clock(self, at: float) -> None:
         """The first audio exists: move the waiting calls' deadlines, which
@@ -241,11 +245,7 @@ class Utterance:
         loop.call_soon_threadsafe(_resolve, cut, segment)
         if segment is None:
             return None
-        audio = self._cached_audio(segment)
-        if audio is not None:
-            self._synthesised(segment, audio)
-            return segment, audio, 0.0
-        return self._run(segment, queued, self._clock() + self._known_audio(audio_before))
+        return self._cached(segment) or self._run(segment, queued, self._deadline(audio_before))
 
     def _estimate(self, segment: Segment) -> float:
         """Audio seconds a segment will give, before it is synthesised."""
@@ -280,20 +280,24 @@ class Utterance:
     def _submit_later(self, audio_before: float, cut: asyncio.Future) -> asyncio.Future:
         """A later call, due when the audio before it will have been played;
         it will cost at least a first segment's call."""
-        deadline = self._clock() + self._known_audio(audio_before)
         loop = asyncio.get_running_loop()
         return self.engine.scheduler.submit(
-            lambda q=time.monotonic(): self._run_later(audio_before, q, cut, loop), deadline,
+            lambda q=time.monotonic(): self._run_later(audio_before, q, cut, loop), self._deadline(audio_before),
             owner=self, floor=self._cost(self.segmenter.first_tokens))
 
     def _cache_key(self, segment: Segment) -> tuple:
         return (segment.phonemes, self.voice.name, self.speed, str(self.engine.model.path))
 
-    def _cached_audio(self, segment: Segment) -> np.ndarray | None:
+    def _cached(self, segment: Segment) -> tuple[Segment, np.ndarray, float] | None:
+        """The segment's audio from the cache, accounted as synthesised (or None)."""
         cache = self.engine.cache
         if cache is None or not cache.accepts(segment.phonemes):
             return None
-        return cache.get(self._cache_key(segment))
+        audio = cache.get(self._cache_key(segment))
+        if audio is None:
+            return None
+        self._synthesised(segment, audio)
+        return segment, audio, 0.0
 
     def _remember(self, segment: Segment, raw: np.ndarray) -> None:
         cache = self.engine.cache
@@ -319,11 +323,10 @@ class Utterance:
                     if self.segmenter.count == 0:
                         segment = self._cut_first()
                         self._base = time.monotonic()
-                        audio = self._cached_audio(segment)
-                        if audio is not None:
-                            self._synthesised(segment, audio)
+                        cached = self._cached(segment)
+                        if cached is not None:
                             future = asyncio.get_running_loop().create_future()
-                            future.set_result((segment, audio, 0.0))
+                            future.set_result(cached)
                         else:
                             future = self._submit_first(segment)
                             submitted.append(future)
