@@ -6,10 +6,9 @@ import asyncio
 import threading
 import time
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import pytest
 
 from wyoming_kokoro.engine import SAFETY, EngineSettings, Utterance, affordable_tokens
 from wyoming_kokoro.scheduler import Scheduler

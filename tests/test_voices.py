@@ -10,8 +10,8 @@ import onnx
 import pytest
 from conftest import make_config, read_until, start_server
 from models import build_voices, decode_tokens
-from wyoming.event import Event
 from onnx import TensorProto, helper
+from wyoming.event import Event
 from wyoming.info import Describe
 
 from wyoming_kokoro.__main__ import build_service

@@ -17,9 +17,10 @@ import shlex
 import signal
 import sys
 import time
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from wyoming.event import async_get_stdin, async_get_stdout
 from wyoming.server import AsyncServer, AsyncStdioServer, AsyncTcpServer
@@ -32,8 +33,8 @@ from .handler import KokoroEventHandler, Service, ServiceSettings
 from .http_api import parse_address, start_http
 from .infer import KokoroModel, ModelError, SessionOptions, cost_model, release_large_buffers_to_os
 from .model_files import locate_model_files
-from .protocol import Limits
 from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
+from .protocol import Limits
 from .scheduler import Scheduler
 from .text import pipeline_from_config
 from .voices import VoiceCatalog, load_voices

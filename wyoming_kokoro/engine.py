@@ -15,8 +15,8 @@ import asyncio
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from typing import AsyncIterator, Callable
 
 import numpy as np
 
@@ -76,7 +76,7 @@ class Engine:
         self.prepare = prepare
         """(text, espeak language) -> phonemes: normalise + phonemise."""
 
-    def utterance(self, voice: Voice, speed: float) -> "Utterance":
+    def utterance(self, voice: Voice, speed: float) -> Utterance:
         return Utterance(self, voice, speed)
 
     def infer(self, segment: Segment, voice: Voice, speed: float) -> np.ndarray:

@@ -14,8 +14,9 @@ import resource
 import sys
 import weakref
 from bisect import bisect_left
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Any
 
 API_WYOMING = "wyoming"
 API_HTTP = "http"

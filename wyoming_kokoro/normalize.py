@@ -36,9 +36,9 @@ import datetime as _dt
 import html
 import re
 import unicodedata
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from functools import lru_cache
-from typing import Callable, Collection
+from functools import cache
 
 from num2words import num2words as _num2words
 
@@ -1007,7 +1007,7 @@ _ORDINAL_SUFFIXES = {
 }
 
 
-@lru_cache(maxsize=None)
+@cache
 def _patterns(family: str) -> _Patterns:
     num = _NUM_PATTERNS.get(family, _NUM_PATTERNS["rom"])
     cur = r"R\$|US\$|\$|€|£|¥|₹|Rs\.?(?=\s?\d)|USD|EUR|GBP|JPY|INR|BRL"
@@ -1257,7 +1257,7 @@ def _time_core(i: str, family: str) -> str:
             rf"(?:\s?h(?:rs)?\b)?)")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _time_re(family: str) -> re.Pattern[str]:
     one, two = _time_core("1", family), _time_core("2", family)
     return re.compile(rf"(?<![\w:.,/])(?:{one})(?:\s?[-–—]\s?(?:{two}))?(?![\w:])(?![.,]\d)")

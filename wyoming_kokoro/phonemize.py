@@ -20,8 +20,9 @@ import ctypes
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from .vocab import PUNCTUATION, known
 
@@ -78,7 +79,7 @@ class Espeak:
     would add a dependency chain (segments, joblib, dlinfo) for nothing.
     """
 
-    _instance: "Espeak | None" = None
+    _instance: Espeak | None = None
     _instance_lock = threading.Lock()
 
     def __init__(self) -> None:
@@ -98,7 +99,7 @@ class Espeak:
         self.lock = threading.Lock()
 
     @classmethod
-    def get(cls) -> "Espeak":
+    def get(cls) -> Espeak:
         with cls._instance_lock:
             if cls._instance is None:
                 cls._instance = cls()

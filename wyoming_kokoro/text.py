@@ -16,8 +16,8 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Collection, Mapping, Sequence
 
 from .normalize import normalize
 from .phonemize import phonemize

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import logging
 import zipfile
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
-from typing import Iterator, Mapping, Sequence
 
 import numpy as np
 
