@@ -83,7 +83,7 @@ def load(path: Path):
 
 @pytest.fixture(scope="module")
 def addon_config() -> dict:
-    return load(ADDON / "config.yaml")
+    return load(ROOT / "config.yaml")
 
 
 # -- config.yaml ------------------------------------------------------------------
@@ -144,7 +144,7 @@ def test_option_choices_match_the_server(addon_config):
 
 
 def test_translations_cover_every_option(addon_config):
-    translations = load(ADDON / "translations/en.yaml")
+    translations = load(ROOT / "translations/en.yaml")
     assert set(translations["configuration"]) == set(addon_config["options"])
     for key, text in translations["configuration"].items():
         assert text["name"] and text["description"], key
@@ -153,7 +153,7 @@ def test_translations_cover_every_option(addon_config):
 
 def test_versions_agree(addon_config):
     build = load(ADDON / "build.yaml")
-    changelog = (ADDON / "CHANGELOG.md").read_text(encoding="utf-8")
+    changelog = (ROOT / "CHANGELOG.md").read_text(encoding="utf-8")
     first_release = re.search(r"^## (\S+)", changelog, re.MULTILINE).group(1)
     assert addon_config["version"] == first_release == build["args"]["WYOMING_KOKORO_VERSION"]
     assert build["args"]["WYOMING_KOKORO_VERSION"] == wyoming_kokoro.__version__

@@ -92,8 +92,8 @@ def test_bad_config_values(model_dir, tmp_path, yaml_text, needles):
 
 
 def test_env_args_and_shipped_config(model_dir):
-    """The shipped config.yaml is valid, and WYOMING_KOKORO_ARGS is read."""
-    shipped = Path(__file__).parent.parent / "config.yaml"
+    """The shipped kokoro.yaml is valid, and WYOMING_KOKORO_ARGS is read."""
+    shipped = Path(__file__).parent.parent / "kokoro.yaml"
     result = run_cli(*files(model_dir), "--config", str(shipped), env={"WYOMING_KOKORO_ARGS": "--speed 7"})
     assert_one_line_error(result, "speed")
 

@@ -1,6 +1,6 @@
 """Configuration: YAML file validated by voluptuous, command line on top.
 
-Every key has a default here and a comment in the shipped config.yaml, so a
+Every key has a default here and a comment in the shipped kokoro.yaml, so a
 user never needs a config file, and one wrong value gets one clear line
 naming the key and what is allowed (exit code 2), never a traceback.
 """
