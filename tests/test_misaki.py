@@ -1,76 +1,110 @@
-"""misaki is used when installed: English (espeak-ng fallback), Japanese, Mandarin.
+"""The G2P Kokoro was trained with: English lexicon, Japanese, Mandarin.
 
-misaki's English needs a spaCy model download, impossible here, so a stand-in
-module with misaki's interface checks the wiring: which G2P is chosen, that
-espeak-ng serves as its fallback, and that ja/zh voices appear only with it.
+English words come from misaki's gold/silver lexicon data (no spaCy),
+espeak-ng only for words outside it; Japanese from OpenJTalk readings
+romanised as misaki does; Mandarin from misaki's zh G2P. Phonemes are
+asserted, so a change in any of these shows up here.
 """
 
 from __future__ import annotations
 
 import sys
-import types
 
 import pytest
 
 from wyoming_kokoro import phonemize
+from wyoming_kokoro.phonemize import EspeakG2P, get_g2p
 
 
-class _Token:
-    def __init__(self, text: str) -> None:
-        self.text = text
+def us(text: str) -> str:
+    return get_g2p("en-us")(text)
 
 
-@pytest.fixture
-def fake_misaki(monkeypatch):
-    calls = {}
+def gb(text: str) -> str:
+    return get_g2p("en-gb")(text)
 
-    class EnG2P:
-        def __init__(self, trf, british, fallback):
-            calls["en"] = {"trf": trf, "british": british}
-            self.fallback = fallback
 
-        def __call__(self, text):
-            # Known word from the 'dictionary', unknown word through the fallback.
-            unknown, _rating = self.fallback(_Token("Zyxwv"))
-            return f"hˈɛlO {unknown}.", []
+@pytest.mark.parametrize(("text", "phonemes"), [
+    ("around", "əɹˈWnd"),            # espeak gave əɹɹˈWnd
+    ("certain", "sˈɜɹʔn"),
+    ("Hello, world!", "həlˈO, wˈɜɹld!"),
+    ("The", "ði"),                    # a word alone: its dictionary form
+    ("the apple", "ði ˈæpᵊl"),        # weak forms by the next sound
+    ("the car", "ðə kˈɑɹ"),
+    ("to eat", "tʊ ˈit"),
+    ("a car", "ɐ kˈɑɹ"),
+    ("John's cats", "ʤˈɑnz kˈæts"),   # possessive and plural from their stems
+    ("don't", "dˈOnt"),
+    ("well-known", "wˈɛlnˈOn"),      # compound from its parts
+    ("USB", "jˌuˌɛsbˈi"),            # acronym spelt
+    ("NASA", "nˈæsə"),                # acronym the lexicon reads as a word
+    ("Yes, I can.", "jˈɛs, ˌI kˈæn."),  # stressed form at a clause end
+])
+def test_english_words_come_from_kokoros_lexicon(text, phonemes):
+    assert us(text) == phonemes
 
-    class JAG2P:
-        def __call__(self, text):
-            return "koɲɲiʨiwa", []
 
-    package = types.ModuleType("misaki")
-    en = types.ModuleType("misaki.en")
-    en.G2P = EnG2P
-    ja = types.ModuleType("misaki.ja")
-    ja.JAG2P = JAG2P
-    package.en, package.ja = en, ja
-    monkeypatch.setitem(sys.modules, "misaki", package)
-    monkeypatch.setitem(sys.modules, "misaki.en", en)
-    monkeypatch.setitem(sys.modules, "misaki.ja", ja)
-    monkeypatch.setitem(sys.modules, "misaki.zh", None)  # zh extra not installed
+@pytest.mark.parametrize(("text", "phonemes"), [
+    ("I want to read it.", "ˌI wˈɑnt tə ɹˈid ɪt."),
+    ("He read it.", "hi ɹˈɛd ɪt."),
+    ("I have read it.", "ˌI hæv ɹˈɛd ɪt."),
+    ("They live here.", "ðA lˈɪv hˈɪɹ."),
+    ("a live show", "ɐ lˈIv ʃˈO"),
+    ("Close the door.", "klˈOz ðə dˈɔɹ."),
+    ("It is close.", "ɪt ɪz klˈOs."),
+    ("Record the show.", "ɹəkˈɔɹd ðə ʃˈO."),
+    ("the record", "ðə ɹˈɛkəɹd"),
+    ("the wind", "ðə wˈɪnd"),
+    ("to wind it", "tə wˈInd ɪt"),
+    ("We used to live here.", "wi jˈust tə lˈɪv hˈɪɹ."),
+    ("the use of it", "ðə jˈus ʌv ɪt"),
+])
+def test_heteronyms_follow_the_word_before(text, phonemes):
+    assert us(text) == phonemes
+
+
+def test_british_lexicon_and_espeak_fixes():
+    assert gb("there here bath") == "ðɛː hˈɪə bˈɑːθ"
+    # espeak-ng for a word outside the lexicon, British diphthongs mapped first
+    assert EspeakG2P("en-gb").words("here there") == "hˈɪə ðˈɛː"
+    assert EspeakG2P("en-us").words("around certain") == "əɹˈWnd sˈɜɹʔn"
+
+
+def test_unknown_english_word_goes_to_espeak():
+    espeak = EspeakG2P("en-us").words("Zyxwv")
+    assert espeak and us("hello Zyxwv") == f"həlˈO {espeak}"
+
+
+def test_dot_inside_a_token_is_not_a_full_stop():
+    assert "." not in us("v2.5")
+    assert us("The U.S. team") == "ðə jˌuˈɛs. tˈim"
+
+
+def test_japanese_offline():
+    assert get_g2p("ja")("こんにちは、世界！") == "koɲɲiʨiβa, sekai!"
+    assert get_g2p("ja")("東京タワーに行きます。") == "toːkʲoːtaβaː ɲi ikʲimasɨ."
+    assert get_g2p("ja")("3時") == "saɲʥi"
+
+
+def test_japanese_long_text_is_read_a_sentence_at_a_time():
+    phonemes = get_g2p("ja")("今日は良い天気ですね。" * 300)
+    assert phonemes.count("teŋkʲi") == 300
+
+
+def test_mandarin():
+    assert get_g2p("zh")("你好，我有3个苹果。") == "ni↓xau↓, wo↓ jou↓ sa→nkɤ↘ pʰi↗ŋkwo↓."
+
+
+def test_missing_language_names_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyopenjtalk", None)
     monkeypatch.setattr(phonemize, "_cache", {})
-    yield calls
-
-
-def test_english_uses_misaki_with_espeak_fallback(fake_misaki):
-    g2p = phonemize.get_g2p("en-gb")
-    assert g2p.name == "misaki"
-    assert fake_misaki["en"] == {"trf": False, "british": True}
-    phonemes = g2p("Hello Zyxwv")
-    fallback = phonemize.EspeakG2P("en-gb").words("Zyxwv")
-    assert phonemes == f"hˈɛlO {fallback}." and fallback
-
-
-def test_japanese_needs_misaki_and_zh_without_its_extra_is_hidden(fake_misaki):
-    assert phonemize.misaki_available("ja") and not phonemize.misaki_available("zh")
-    assert phonemize.get_g2p("ja")("こんにちは") == "koɲɲiʨiwa"
-    with pytest.raises(ValueError, match="misaki"):
-        phonemize.get_g2p("zh")
+    assert not phonemize.misaki_available("ja")
+    with pytest.raises(ValueError, match=r"Japanese voices need wyoming-kokoro\[ja\]"):
+        phonemize.get_g2p("ja")
 
 
 def test_without_misaki_english_runs_on_espeak(monkeypatch):
     monkeypatch.setitem(sys.modules, "misaki", None)
     monkeypatch.setattr(phonemize, "_cache", {})
     assert phonemize.get_g2p("en-us").name == "espeak-ng"
-    with pytest.raises(ValueError, match="misaki"):
-        phonemize.get_g2p("ja")
+    assert not phonemize.misaki_available("zh")

@@ -110,4 +110,14 @@ def test_inspection_tool():
     assert lines[0] == "normalised: Hace veintiuno coma cinco grados Celsius. Vamos a la playa, ¿vale?"
     assert lines[1].startswith("phonemes:") and lines[2].startswith("tokens:")
     assert any(line.startswith("segment 0:") for line in lines)
-    assert run("--lang", "ja", "こんにちは").returncode == 2  # needs misaki: one clear line
+    japanese = run("--lang", "ja", "こんにちは")
+    assert japanese.returncode == 0 and "phonemes:   koɲɲiʨiβa" in japanese.stdout
+
+
+def test_inspection_tool_reads_a_config_file(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("normalize:\n  disabled_rules: [units]\nlexicon:\n  en: {Kokoro: kˈOkəɹO}\n")
+    done = subprocess.run([sys.executable, "-m", "wyoming_kokoro.text", "--config", str(config),
+                           "Kokoro at 5 km"], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "kˈOkəɹO" in done.stdout and "normalised: [Kokoro](/kˈOkəɹO/) at 5 km" in done.stdout

@@ -117,10 +117,22 @@ def _lexicon(value: Any) -> dict[str, dict[str, str]]:
     """A mapping language -> word -> phonemes, or the path of a YAML file holding one."""
     if isinstance(value, str):
         path = Path(value)
+        # Errors name the file and the line, never its contents: a mistyped
+        # path such as /etc/shadow must not be echoed into logs.
         try:
             value = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as error:
-            raise vol.Invalid(f"cannot read lexicon file {path}: {error}") from None
+        except OSError as error:
+            raise vol.Invalid(f"cannot read lexicon file {path}: {error.strerror or type(error).__name__}") from None
+        except UnicodeDecodeError:
+            raise vol.Invalid(f"lexicon file {path} is not UTF-8 text") from None
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark else ""
+            raise vol.Invalid(f"lexicon file {path}{where}: not valid YAML") from None
+        try:
+            return _LEXICON_ENTRIES(value)
+        except vol.Invalid:
+            raise vol.Invalid(f"lexicon file {path}: expected language -> word -> phonemes mappings") from None
     return _LEXICON_ENTRIES(value)
 
 

@@ -1,13 +1,16 @@
-"""Text -> Kokoro phonemes.
+"""Text -> Kokoro phonemes, per language.
 
-Kokoro was trained on misaki's phoneme set. espeak-ng (bundled by
-`espeakng-loader`, so users need no system install) covers every language,
-and its IPA is mapped onto Kokoro's symbols the way Kokoro's own G2P does it:
-tied diphthongs become single letters (a^ɪ -> I), affricates become ligatures
-(t^ʃ -> ʧ), and for English the fallback table of misaki (r -> ɹ, glottal
-stops -> t, syllabic consonants -> ᵊ...). When misaki is installed it is used
-for English (better: it is what Kokoro was trained on) with espeak as its
-fallback for unknown words, and it is required for Japanese and Mandarin.
+Kokoro was trained on misaki's phoneme set, so each language gets the
+closest offline source of those phonemes:
+
+* English: Kokoro's own lexicons (english.py, misaki's data files), with
+  espeak-ng for words outside them, its IPA mapped onto Kokoro's symbols
+  by misaki's fallback table;
+* Japanese: OpenJTalk readings romanised as misaki does (japanese.py);
+* Mandarin: misaki's zh G2P (jieba + pypinyin);
+* everything else: espeak-ng (bundled by `espeakng-loader`, so users need
+  no system install), tied diphthongs mapped to single letters (a^ɪ -> I)
+  and affricates to ligatures (t^ʃ -> ʧ), as misaki's EspeakG2P does.
 
 espeak-ng keeps process-global state, so every call goes through one lock.
 Punctuation is kept: the model uses it for prosody, and the segmenter uses it
@@ -40,25 +43,30 @@ _GENERIC_MAP = {
     "a^ɪ": "I", "a^ʊ": "W", "d^z": "ʣ", "d^ʒ": "ʤ", "e^ɪ": "A", "o^ʊ": "O",
     "ə^ʊ": "Q", "s^s": "S", "t^s": "ʦ", "t^ʃ": "ʧ", "ɔ^ɪ": "Y",
 }
-# English needs more: Kokoro's English set has no r, x, ʔ, ɚ... (misaki's
-# espeak fallback table). Longest first so that 'ʔn' wins over 'ʔ'.
+# English needs more: Kokoro's English set has no r, x, ɚ... This is
+# misaki's EspeakFallback table (longest first), plus the two fixes below.
 _ENGLISH_MAP = {
-    "\u0303": "", "a^ɪ": "I", "a^ʊ": "W", "d^ʒ": "ʤ", "e": "A", "e^ɪ": "A",
-    "r": "ɹ", "t^ʃ": "ʧ", "x": "k", "ç": "k", "ɐ": "ə", "ɔ^ɪ": "Y",
-    "ə^l": "ᵊl", "ɚ": "əɹ", "ɬ": "l", "ʔ": "t", "ʔn": "tᵊn",
-    "ʔˌn\u0329": "tᵊn", "ʲ": "", "ʲO": "jO", "ʲQ": "jQ",
+    "ʔˌn\u0329": "ʔn", "ʔn\u0329": "ʔn", "a^ɪ": "I", "a^ʊ": "W", "d^ʒ": "ʤ", "e^ɪ": "A", "e": "A",
+    "t^ʃ": "ʧ", "ɔ^ɪ": "Y", "ə^l": "ᵊl", "ʲo": "jo", "ʲə": "jə", "ʲ": "", "ɚɹ": "əɹ", "ɚ": "əɹ",
+    "r": "ɹ", "x": "k", "ç": "k", "ɐ": "ə", "ɬ": "l", "\u0303": "",
 }
-
-
+"""'ɚɹ' -> 'əɹ': espeak writes 'around' as ɚɹˈaʊnd, and mapping ɚ alone gave
+əɹɹ. 'ʔn̩' -> 'ʔn' ('certain' sˈɜɹʔn, as the lexicon has it) before the
+syllabic mark turns it into a second ᵊ."""
 def _ordered(table: dict[str, str]) -> list[tuple[str, str]]:
     return sorted(table.items(), key=lambda kv: -len(kv[0]))
 
 
 _GENERIC = _ordered(_GENERIC_MAP)
 _ENGLISH = _ordered(_ENGLISH_MAP)
+_BRITISH = _ordered({"e^ə": "ɛː", "i^ə": "ɪə", "iə": "ɪə", "u^ə": "ʊə", "ə^ʊ": "Q"})
+"""en-gb, applied before the shared table: that rewrites 'e' to 'A' and so
+left 'e^ə' unmatched ('there' came out as ðAə, 'here' as hiə)."""
 _LANG_FLAG = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)*\)")
 _SYLLABIC = re.compile(r"(\S)\u0329")
-_PUNCT_SPLIT = re.compile(rf"([{re.escape(PUNCTUATION)}]+)")
+_PUNCT_SPLIT = re.compile(rf"((?:(?!(?<=\w)\.(?=\w))[{re.escape(PUNCTUATION)}])+)")
+"""Runs of punctuation; a dot between two letters or digits ('U.S', '2.5')
+belongs to its word, so it is neither a pause nor a sentence end."""
 _SPACES = re.compile(r"\s+")
 # Written punctuation that has a spoken equivalent in Kokoro's set.
 _TEXT_PUNCT = str.maketrans({"«": "“", "»": "”", "–": "—", "¡": " ", "¿": " ", "‘": "'", "’": "'"})
@@ -174,14 +182,14 @@ class EspeakG2P:
         raw = _LANG_FLAG.sub("", self._espeak.phonemes(text, self.language))
         if not self._english:
             return _apply(_GENERIC, raw).replace(_TIE, "")
+        if self._british:
+            raw = _apply(_BRITISH, raw)
         ps = _apply(_ENGLISH, raw)
         ps = _SYLLABIC.sub(r"ᵊ\1", ps).replace("\u0329", "")
-        if self._british:
-            ps = ps.replace("e^ə", "ɛː").replace("iə", "ɪə").replace("ə^ʊ", "Q")
-        else:
+        if not self._british:
             ps = ps.replace("o^ʊ", "O").replace("ɜːɹ", "ɜɹ").replace("ɜː", "ɜɹ")
             ps = ps.replace("ɪə", "iə").replace("ː", "")
-        return ps.replace(_TIE, "")
+        return ps.replace(_TIE, "").replace("o", "ɔ")
 
     def __call__(self, text: str) -> str:
         return join_with_punctuation(text, self.words)
@@ -217,59 +225,104 @@ def join_with_punctuation(text: str, words: Callable[[str], str]) -> str:
     return known(_SPACES.sub(" ", "".join(out)).strip())
 
 
-class MisakiG2P:
-    """misaki's G2P (English with espeak fallback, Japanese, Mandarin)."""
+class LexiconG2P:
+    """English: Kokoro's lexicons, espeak-ng for the words they lack."""
 
-    name = "misaki"
+    name = "lexicon"
 
     def __init__(self, language: str) -> None:
+        from .english import EnglishG2P
+
+        espeak = EspeakG2P(language)
         self.language = language
-        if language.startswith("en"):
-            from misaki import en  # type: ignore[import-not-found]
+        self._english = EnglishG2P(language, espeak.words)
 
-            espeak = EspeakG2P(language)
-
-            def fallback(token):  # misaki's fallback protocol: token -> (phonemes, rating)
-                return (espeak.words(token.text) or None), 1
-
-            self._g2p = en.G2P(trf=False, british=language == "en-gb", fallback=fallback)
-        elif language == "ja":
-            from misaki import ja  # type: ignore[import-not-found]
-
-            self._g2p = ja.JAG2P()
-        elif language == "zh":
-            from misaki import zh  # type: ignore[import-not-found]
-
-            self._g2p = zh.ZHG2P()
-        else:
-            raise ValueError(f"misaki is not used for {language}")
+    def words(self, text: str) -> str:
+        return self._english.words(text)
 
     def __call__(self, text: str) -> str:
-        phonemes = self._g2p(text)
-        if isinstance(phonemes, tuple):
-            phonemes = phonemes[0]
+        return join_with_punctuation(text, self.words)
+
+
+class MandarinG2P:
+    """misaki's zh G2P in the version Kokoro v1.0 was trained with (pinyin per jieba word)."""
+
+    name = "misaki (zh)"
+
+    def __init__(self) -> None:
+        import jieba
+        from misaki import zh
+
+        jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict..." on every start
+        self._g2p = zh.ZHG2P()
+
+    def __call__(self, text: str) -> str:
+        phonemes = self._g2p(text)[0]
         return known(_SPACES.sub(" ", phonemes or "").strip())
 
 
-MISAKI_LANGUAGES = ("ja", "zh")
-"""Languages espeak cannot serve for Kokoro: without misaki they are hidden."""
+class JapaneseG2P:
+    def __init__(self) -> None:
+        from .japanese import JapaneseG2P as G2P
+
+        self._g2p = G2P()
+        self.name = self._g2p.name
+
+    def __call__(self, text: str) -> str:
+        return known(_SPACES.sub(" ", self._g2p(text)).strip())
+
+
+OPTIONAL_LANGUAGES = {
+    "ja": ("Japanese", "wyoming-kokoro[ja] (pyopenjtalk-plus, jaconv, misaki)"),
+    "zh": ("Mandarin Chinese", "wyoming-kokoro[zh] (misaki, jieba, pypinyin, cn2an, ordered-set)"),
+}
+"""Languages espeak-ng cannot serve for Kokoro, and what they need installed."""
+
+MISAKI_LANGUAGES = tuple(OPTIONAL_LANGUAGES)
 
 _cache: dict[str, G2P] = {}
 _cache_lock = threading.Lock()
 
 
 def misaki_available(language: str) -> bool:
-    """Whether misaki's G2P for `language` imports here (its extras installed)."""
-    module = {"ja": "misaki.ja", "zh": "misaki.zh"}.get(language, "misaki.en")
+    """Whether the G2P Kokoro was trained with can run here for `language`.
+
+    ja and zh are served by misaki's code and data (plus their own
+    dependencies); for English it is misaki's lexicon data.
+    """
+    if language == "ja":
+        from .japanese import available
+    elif language == "zh":
+        available = _mandarin_available
+    else:
+        from .english import available
+    return available()
+
+
+def _mandarin_available() -> bool:
     try:
-        __import__(module)
+        import cn2an  # noqa: F401
+        import jieba  # noqa: F401
+        import pypinyin  # noqa: F401
+        from misaki import zh  # noqa: F401
     except Exception:  # noqa: BLE001 - any import failure means "not usable"
         return False
     return True
 
 
+def missing_language(language: str) -> str | None:
+    """Why voices of `language` cannot be served here, naming what to install; None if they can."""
+    if language not in OPTIONAL_LANGUAGES or misaki_available(language):
+        return None
+    label, package = OPTIONAL_LANGUAGES[language]
+    return f"{label} voices need {package} installed: pip install '{package.split()[0]}'"
+
+
 def get_g2p(language: str, *, use_misaki: bool = True) -> G2P:
-    """The G2P for an espeak-style language code, created once and shared."""
+    """The G2P for an espeak-style language code, created once and shared.
+
+    use_misaki: False forces espeak-ng for English (for comparison).
+    """
     key = f"{language}:{use_misaki}"
     with _cache_lock:
         if key not in _cache:
@@ -278,17 +331,19 @@ def get_g2p(language: str, *, use_misaki: bool = True) -> G2P:
 
 
 def _create(language: str, use_misaki: bool) -> G2P:
-    if language in MISAKI_LANGUAGES:
-        if not misaki_available(language):
-            raise ValueError(f"{language} voices need misaki[{language}] installed")
-        return MisakiG2P(language)
-    if use_misaki and language.startswith("en") and misaki_available(language):
-        try:
-            g2p = MisakiG2P(language)
-            _LOGGER.info("G2P for %s: misaki (espeak-ng fallback)", language)
-            return g2p
-        except Exception as error:  # noqa: BLE001 - misaki's own data may be missing
-            _LOGGER.warning("misaki failed for %s (%s); using espeak-ng", language, error)
+    if language in OPTIONAL_LANGUAGES:
+        reason = missing_language(language)
+        if reason:
+            raise ValueError(reason)
+        g2p: G2P = JapaneseG2P() if language == "ja" else MandarinG2P()
+        _LOGGER.info("G2P for %s: %s", language, g2p.name)
+        return g2p
+    if use_misaki and language.startswith("en"):
+        if misaki_available(language):
+            _LOGGER.info("G2P for %s: Kokoro's lexicon, espeak-ng for other words", language)
+            return LexiconG2P(language)
+        _LOGGER.warning("G2P for %s: espeak-ng only; install misaki for Kokoro's own lexicon", language)
+        return EspeakG2P(language)
     _LOGGER.info("G2P for %s: espeak-ng", language)
     return EspeakG2P(language)
 

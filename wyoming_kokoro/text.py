@@ -18,6 +18,7 @@ import re
 import sys
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from .normalize import normalize
 from .phonemize import phonemize
@@ -120,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--normalize-only", action="store_true", help="print only the normalised text")
     args = parser.parse_args(argv)
     try:
-        config = validate(load_file(args.config) if args.config else {}, args.config or "defaults")
+        config = validate(load_file(Path(args.config)) if args.config else {}, args.config or "defaults")
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
