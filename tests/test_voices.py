@@ -150,13 +150,15 @@ def test_rescan_reads_only_what_changed(base, tmp_path, caplog):
 
 
 def test_custom_voices_that_cannot_be_served_are_skipped(base, tmp_path, caplog):
-    """A Japanese style pack without misaki would fail every request, and a
+    """A Japanese style pack without the ja extra would fail every request, and a
     file named like a voice of the voices file must not silently replace it."""
     caplog.set_level(logging.WARNING)
     np.save(tmp_path / "jf_mine.npy", np.ones((510, 256), np.float32))
     np.save(tmp_path / "af_heart.npy", np.ones((510, 256), np.float32))
     catalog = VoiceCatalog(base, [tmp_path], hide_languages=("ja",))
-    assert "jf_mine" not in catalog and "Japanese needs misaki" in caplog.text
+    assert "jf_mine" not in catalog and "Japanese voices need wyoming-kokoro[ja]" in caplog.text
+    with pytest.raises(ValueError, match=r"voice 'jf_mine': Japanese voices need wyoming-kokoro\[ja\]"):
+        catalog.resolve("jf_mine")
     assert np.array_equal(catalog["af_heart"].styles, base["af_heart"].styles)
     assert "a voice named af_heart already exists" in caplog.text
 

@@ -310,12 +310,19 @@ def _mandarin_available() -> bool:
     return True
 
 
-def missing_language(language: str) -> str | None:
-    """Why voices of `language` cannot be served here, naming what to install; None if they can."""
-    if language not in OPTIONAL_LANGUAGES or misaki_available(language):
-        return None
+def install_hint(language: str) -> str:
+    """What voices of an optional language need installed, in one sentence."""
+    if language not in OPTIONAL_LANGUAGES:
+        return f"{language} voices cannot be served here"
     label, package = OPTIONAL_LANGUAGES[language]
     return f"{label} voices need {package} installed: pip install '{package.split()[0]}'"
+
+
+def missing_language(language: str) -> str | None:
+    """Why voices of `language` cannot be served here (what to install); None if they can."""
+    if language not in OPTIONAL_LANGUAGES or misaki_available(language):
+        return None
+    return install_hint(language)
 
 
 def get_g2p(language: str, *, use_misaki: bool = True) -> G2P:

@@ -87,6 +87,13 @@ def as_style_pack(name: str, array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array, dtype=np.float32)
 
 
+def unavailable_reason(language: str) -> str:
+    """Why voices of an (espeak-style) language are hidden: what to install."""
+    from .phonemize import install_hint
+
+    return install_hint(language)
+
+
 def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str, Voice]:
     """Read a voices .npz (voices-v1.0.bin). Raises ValueError if unreadable."""
     try:
@@ -96,6 +103,7 @@ def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str
     if not isinstance(archive, np.lib.npyio.NpzFile):
         raise ValueError(f"{path} is not a Kokoro voices file: expected a NumPy .npz archive")
     voices: dict[str, Voice] = {}
+    hidden: dict[str, list[str]] = {}
     with archive:
         for name in sorted(archive.files):
             language, description = describe(name)
@@ -103,10 +111,13 @@ def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str
                 _LOGGER.warning("Skipping voice %s: unknown language prefix", name)
                 continue
             if language.espeak in hide_languages:
-                _LOGGER.info("Hiding voice %s: %s needs misaki installed", name, language.label)
+                hidden.setdefault(language.espeak, []).append(name)
                 continue
             styles = as_style_pack(name, archive[name])
             voices[name] = Voice(name, language, description, styles)
+    if hidden:  # one line, naming what to install, rather than one per voice
+        _LOGGER.warning("Hiding %d voices: %s", sum(map(len, hidden.values())), "; ".join(
+            f"{unavailable_reason(lang)} ({', '.join(names)})" for lang, names in hidden.items()))
     if not voices:
         raise ValueError(f"{path} holds no usable voices")
     return voices
@@ -244,7 +255,7 @@ class VoiceCatalog(Mapping[str, Voice]):
         if language is None:
             language, description = self._custom_language, f"{description} — {self._custom_language.label}"
         if language.espeak in self._hide:
-            _LOGGER.warning("Skipping custom voice %s: %s needs misaki installed", path, language.label)
+            _LOGGER.warning("Skipping custom voice %s: %s", path, unavailable_reason(language.espeak))
             return None
         _LOGGER.info("Custom voice %s (%s) from %s", name, language.label, path)
         return Voice(name, language, f"{description} (custom)", styles)
@@ -254,6 +265,9 @@ class VoiceCatalog(Mapping[str, Voice]):
         if name in self._voices:
             return self._voices[name]
         if "+" not in name:
+            language = describe(name)[0]
+            if language is not None and language.espeak in self._hide:
+                raise ValueError(f"voice {name!r}: {unavailable_reason(language.espeak)}")
             raise KeyError(name)
         if name not in self._adhoc:
             if len(self._adhoc) >= 64:
