@@ -30,7 +30,8 @@ from .cache import AudioCache
 from .config import ConfigError, cache_dir, load_file, merge, physical_cores, samples_per_chunk, validate
 from .engine import Engine, EngineSettings
 from .handler import KokoroEventHandler, Service, ServiceSettings
-from .http_api import parse_address, start_http
+from .http_api import HttpSettings, parse_address, start_http
+from .http_server import HttpLimits, fd_budget, raise_fd_limit
 from .infer import KokoroModel, ModelError, SessionOptions, cost_model, release_large_buffers_to_os
 from .model_files import locate_model_files
 from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
@@ -195,11 +196,13 @@ def build_service(config: dict[str, Any]) -> Service:
     )
     service = Service(engine, ServiceSettings(
         default_voice=config["voice"], speed=config["speed"], streaming=config["streaming"],
-        samples_per_chunk=samples_per_chunk(config, 24000), max_text_chars=config["max_text_chars"],
+        samples_per_chunk=samples_per_chunk(config, config["output_rate"]), max_text_chars=config["max_text_chars"],
         max_connections=config["limits"]["max_connections"], idle_timeout=config["limits"]["idle_timeout"],
         allowed_clients=tuple(config["allowed_clients"]),
         limits=Limits(max_data_bytes=config["limits"]["max_data_bytes"],
                       max_payload_bytes=config["limits"]["max_payload_bytes"]),
+        output_rate=config["output_rate"], max_syntheses=config["limits"]["max_syntheses"],
+        http_syntheses=config["limits"]["http_syntheses"], http_wait=config["limits"]["http_wait"],
     ))
     _LOGGER.info("Ready: %d voices, model %s on %s, started in %.1f s", len(voices), model_path.name,
                  model.provider, time.monotonic() - started)
@@ -234,8 +237,17 @@ async def start_zeroconf(server: AsyncTcpServer, name: str) -> None:
     _LOGGER.info("Zeroconf: announced %s._wyoming._tcp.local. on port %d", name, server.port)
 
 
+def http_settings(config: dict[str, Any], fd_limit: int) -> HttpSettings:
+    """The HTTP API's settings; its connection cap never eats into the
+    descriptors the Wyoming port's connections need (http_server.fd_budget)."""
+    limits = config["limits"]
+    cap = fd_budget(limits["http_connections"], limits["max_connections"], fd_limit)
+    return HttpSettings(openai_voices=config["openai_voices"],
+                        limits=HttpLimits(cap, limits["http_read_timeout"], tuple(config["allowed_clients"])))
+
+
 async def serve(uri: str, service: Service, http: tuple[str, int] | None = None,
-                zeroconf: str | None = None) -> None:
+                zeroconf: str | None = None, http_options: HttpSettings | None = None) -> None:
     """Serve until SIGTERM / SIGINT, then stop accepting and cancel in-flight work."""
     server = AsyncServer.from_uri(uri)
     factory = partial(KokoroEventHandler, service)
@@ -247,7 +259,7 @@ async def serve(uri: str, service: Service, http: tuple[str, int] | None = None,
             return
         await server.start(factory)  # listening from here on
         if http is not None:  # started after warm-up, so /health is 200 from its first answer
-            runner = await start_http(service, *http)
+            runner = await start_http(service, *http, settings=http_options)
         if zeroconf is not None and isinstance(server, AsyncTcpServer):
             await start_zeroconf(server, zeroconf)
         _LOGGER.info("Serving on %s", uri)
@@ -302,7 +314,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wyoming-kokoro: error: {error}", file=sys.stderr)
         return 2
     try:
-        asyncio.run(serve(args.uri, service, http=args.http, zeroconf=args.zeroconf))
+        options = http_settings(config, raise_fd_limit())
+        asyncio.run(serve(args.uri, service, http=args.http, zeroconf=args.zeroconf, http_options=options))
     except KeyboardInterrupt:
         pass
     except OSError as error:  # e.g. address already in use

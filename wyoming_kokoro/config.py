@@ -83,6 +83,11 @@ _LIMITS = vol.Schema({
     vol.Optional("idle_timeout", default=300): _number(1, 86400),
     vol.Optional("max_data_bytes", default=1024 * 1024): _number(1024, 1 << 30, integer=True),
     vol.Optional("max_payload_bytes", default=1024 * 1024): _number(0, 1 << 30, integer=True),
+    vol.Optional("max_syntheses", default=8): _number(1, 1024, integer=True),
+    vol.Optional("http_syntheses", default=2): _number(1, 1024, integer=True),
+    vol.Optional("http_wait", default=60): _number(0, 3600),
+    vol.Optional("http_connections", default=64): _number(1, 100000, integer=True),
+    vol.Optional("http_read_timeout", default=15): _number(1, 3600),
 })
 
 
@@ -184,6 +189,8 @@ SCHEMA = vol.Schema({
     vol.Optional("model", default={}): _model,
     vol.Optional("download", default={}): _DOWNLOAD,
     vol.Optional("blends", default={}): {str: str},
+    vol.Optional("openai_voices", default={}): {str: str},
+    vol.Optional("output_rate", default=24000): vol.In([16000, 22050, 24000]),
     vol.Optional("custom_voice_language", default="en-us"):
         vol.In(["en-us", "en-gb", "es", "fr-fr", "hi", "it", "pt-br", "ja", "zh"]),
     vol.Optional("voices", default=None): vol.Any(None, str),

@@ -31,11 +31,13 @@ from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
 from . import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, __version__
-from .chunk import Chunker, to_pcm16
+from .admission import Admission
+from .chunk import Chunker
 from .engine import Engine, Utterance
 from .metrics import API_WYOMING, Metrics
 from .phonemize import get_g2p
 from .protocol import Limits, ProtocolError, read_event
+from .resample import OutputChunker
 from .voices import Voice
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,6 +65,10 @@ class ServiceSettings:
     idle_timeout: float = 300.0
     allowed_clients: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     limits: Limits = field(default_factory=Limits)
+    output_rate: int = SAMPLE_RATE
+    max_syntheses: int = 8
+    http_syntheses: int = 2
+    http_wait: float = 60.0
 
 
 def _voice_description(voice: Voice) -> str:
@@ -97,6 +103,8 @@ class Service:
         self.connections = 0
         self._info_event = build_info(engine.voices, settings.streaming).event()
         self.metrics = Metrics()
+        self.admission = Admission(settings.max_syntheses, settings.http_syntheses, settings.http_wait)
+        """Shared with the HTTP API: one limit on concurrent syntheses (admission.py)."""
 
     def info_event(self) -> Event:
         """The describe answer, rebuilt only when voice files changed on disk."""
@@ -159,7 +167,7 @@ class KokoroEventHandler(AsyncEventHandler):
 
     async def write_event(self, event: Event) -> None:
         """Every event out passes here: count errors and audio streams for /metrics."""
-        self.service.metrics.wyoming_event(self, event.type)
+        self.service.metrics.wyoming_event(self, event)
         await super().write_event(event)
 
     async def run(self) -> None:
@@ -182,6 +190,7 @@ class KokoroEventHandler(AsyncEventHandler):
             await self._read_loop()
         finally:
             self.service.connections -= 1
+            self.service.metrics.wyoming_closed(self)
             await self.disconnect()
             self.writer.close()
 
@@ -343,21 +352,22 @@ class KokoroEventHandler(AsyncEventHandler):
             if text is not None:
                 await utterance.add_text(text, streamed=False)
                 await utterance.finish()
-            await self._write_audio(utterance)
+            async with self.service.admission.slot(API_WYOMING):
+                await self._write_audio(utterance)
         except ConnectionError:
             _LOGGER.debug("Client went away during synthesis")
 
     async def _write_audio(self, utterance: Utterance) -> None:
         started = time.monotonic()
-        chunker = Chunker(self.service.settings.samples_per_chunk, SAMPLE_WIDTH)
-        fmt = {"rate": SAMPLE_RATE, "width": SAMPLE_WIDTH, "channels": CHANNELS}
+        chunker = OutputChunker(self.service.settings.samples_per_chunk, self.service.settings.output_rate)
+        fmt = {"rate": chunker.rate, "width": SAMPLE_WIDTH, "channels": CHANNELS}
         await self.write_event(AudioStart(**fmt).event())
         try:
             # aclosing: if writing fails (client gone), the generator's cleanup
             # must run now, cancelling queued model calls, not at GC time.
             async with contextlib.aclosing(utterance.audio()) as pieces:
                 async for piece in pieces:
-                    for chunk in chunker.feed(to_pcm16(piece)):
+                    for chunk in chunker.feed_audio(piece):
                         await self._write_chunk(chunker, chunk, fmt)
             for chunk in chunker.flush():
                 await self._write_chunk(chunker, chunk, fmt)

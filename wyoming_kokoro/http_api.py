@@ -2,23 +2,23 @@
 
 Wyoming is the front door for Home Assistant; this serves everything else
 that speaks HTTP: container health probes, Prometheus, and any tool with an
-OpenAI text-to-speech client (`POST /v1/audio/speech`). Speech goes through
-the very same engine and scheduler as Wyoming requests, so it has the same
-time to first audio and shares the model fairly (earliest deadline first)
-with Home Assistant's satellites.
+OpenAI text-to-speech client. Speech goes through the very same admission
+(admission.py), engine and deadline queue as Wyoming requests, so it has
+the same time to first audio and cannot crowd out Home Assistant's
+satellites.
 
 Endpoints:
 
-- `GET /health`: 200 once the service is warm (model loaded and warmed
-  up), 503 before (see HttpApi; the command line starts the listener only
-  after warm-up, so until then a probe's connection is refused).
-- `GET /metrics`: Prometheus text format (see metrics.py).
-- `POST /v1/audio/speech`: OpenAI-compatible body (`model` is accepted and
-  ignored, `input`, `voice`, `speed`, `response_format` wav or pcm). Audio is
-  streamed with chunked transfer encoding as segments are synthesised; pcm is
-  16-bit little-endian mono 24 kHz, as OpenAI's; wav is the same behind a
-  streaming header whose sizes are 0xFFFFFFFF (length unknown up front).
-- `GET /v1/audio/voices`: the voice list.
+- `GET /health`: 200 once the service is warm, 503 before (see HttpApi).
+- `GET /metrics`: Prometheus exposition (metrics.py).
+- `POST /v1/audio/speech`: OpenAI's body and Kokoro-FastAPI's extensions
+  (speech_request.py); audio in mp3, opus, aac, flac, wav or pcm
+  (encode.py), streamed with chunked transfer as segments are synthesised.
+- `GET /v1/models`, `GET /v1/models/{id}`: the model names accepted.
+- `GET /v1/audio/voices`: the voice list (rescanned, as Describe does).
+
+Every error is JSON in OpenAI's shape, whatever raised it (aiohttp's own
+404/405/413 included): a client library then shows the message.
 """
 
 from __future__ import annotations
@@ -26,115 +26,71 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
-import math
-import struct
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST
 
-from . import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH
-from .chunk import to_pcm16
-from .engine import Utterance
-from .handler import RequestError, Service
-from .metrics import API_HTTP
-from .voices import Voice
+from . import SAMPLE_RATE
+from .admission import AdmissionTimeout
+from .encode import AV_SPECS, FORMATS, PcmEncoder, wav_header
+from .http_server import GuardedSite, HttpLimits
+from .metrics import API_HTTP, BUSY, CANCELLED, FAILED, OK, REJECTED
+from .speech_request import MODELS, HttpError, SpeechRequest, VoiceResolver, parse_json, parse_speech_request
+from .stretch import Stretcher, split_speed
 
 _LOGGER = logging.getLogger(__name__)
 
-FORMATS = {"wav": "audio/wav", "pcm": "audio/pcm"}
-MIN_SPEED, MAX_SPEED = 0.5, 2.0
-"""Kokoro's usable range (the config's); OpenAI allows 0.25-4 but Kokoro
-garbles speech outside this."""
+SHUTDOWN_GRACE = 2.0
+"""Seconds in-flight HTTP streams get on shutdown (aiohttp's default, 60 s,
+would hold up a restart for as long as the longest text)."""
 
-WAV_UNKNOWN_SIZE = 0xFFFFFFFF
-"""RIFF/data size of a streamed WAV: the usual "until the end" marker."""
-
-
-class HttpError(Exception):
-    """An answer other than audio, in OpenAI's error shape."""
-
-    def __init__(self, status: int, message: str, *, param: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.param = param
-        self.code = code
-
-    def response(self) -> web.Response:
-        kind = "invalid_request_error" if self.status < 500 else "server_error"
-        body = {"error": {"message": self.message, "type": kind, "param": self.param, "code": self.code}}
-        return web.json_response(body, status=self.status)
+MODEL_CREATED = 1735689600
+"""`created` of the listed models (2025-01-01, Kokoro v1.0's release year)."""
 
 
 @dataclass(frozen=True)
-class SpeechRequest:
-    text: str
-    voice: Voice
-    speed: float
-    response_format: str
+class HttpSettings:
+    openai_voices: Mapping[str, str] = field(default_factory=dict)
+    limits: HttpLimits = field(default_factory=HttpLimits)
 
 
-def parse_speech_request(body: Any, service: Service) -> SpeechRequest:
-    """Validate an OpenAI speech body; HttpError says what is wrong."""
-    if not isinstance(body, dict):
-        raise HttpError(400, "the body must be a JSON object")
-    text = body.get("input")
-    if not isinstance(text, str) or not text.strip():
-        raise HttpError(400, "input is required: a non-empty string", param="input")
-    limit = service.settings.max_text_chars
-    if len(text) > limit:
-        raise HttpError(413, f"input of {len(text)} characters is over the limit of {limit}",
-                        param="input", code="text-too-long")
-    if body.get("model") is not None and not isinstance(body["model"], str):
-        raise HttpError(400, "model must be a string", param="model")
-    return SpeechRequest(text, _voice(body.get("voice"), service), _speed(body.get("speed"), service),
-                         _format(body.get("response_format"), body.get("stream_format")))
+class _ClientGone(Exception):
+    """The client disconnected or stopped reading: nobody to answer."""
 
 
-def _voice(name: Any, service: Service) -> Voice:
-    if name is None or name == "":
-        return service.resolve_voice(None)
-    if not isinstance(name, str):
-        raise HttpError(400, "voice must be a string (see GET /v1/audio/voices)", param="voice")
+class _StreamBroken(ConnectionError):
+    """Synthesis failed after audio went out: raised through aiohttp, which
+    then closes the connection, so the client sees a truncated body as an
+    error rather than a short file."""
+
+
+def _error_response(error: HttpError) -> web.Response:
+    headers = {"Retry-After": "1"} if error.status == 503 else None
+    return web.json_response(error.body(), status=error.status, headers=headers)
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]):
+    """aiohttp's own errors (404, 405, 413, ...) and any crash as OpenAI-shaped JSON."""
     try:
-        return service.resolve_voice({"name": name})
-    except RequestError as error:
-        raise HttpError(400, f"{error.text} (GET /v1/audio/voices lists them)", param="voice",
-                        code=error.code) from None
-
-
-def _speed(value: Any, service: Service) -> float:
-    if value is None:
-        return service.settings.speed
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not MIN_SPEED <= value <= MAX_SPEED:
-        raise HttpError(400, f"speed must be a number from {MIN_SPEED} to {MAX_SPEED}", param="speed")
-    return float(value)
-
-
-def _format(response_format: Any, stream_format: Any) -> str:
-    """wav unless asked for pcm: OpenAI's default (mp3) needs an encoder we do not ship."""
-    if stream_format not in (None, "audio"):
-        raise HttpError(400, "stream_format must be 'audio' (server-sent events are not supported)",
-                        param="stream_format")
-    if response_format is None:
-        return "wav"
-    if response_format not in FORMATS:
-        raise HttpError(400, f"response_format must be one of {', '.join(FORMATS)}", param="response_format")
-    return response_format
-
-
-def wav_header() -> bytes:
-    """A 44-byte PCM WAV header for a stream of unknown length."""
-    byte_rate = SAMPLE_RATE * CHANNELS * SAMPLE_WIDTH
-    return (b"RIFF" + struct.pack("<I", WAV_UNKNOWN_SIZE) + b"WAVE"
-            + b"fmt " + struct.pack("<IHHIIHH", 16, 1, CHANNELS, SAMPLE_RATE, byte_rate,
-                                    CHANNELS * SAMPLE_WIDTH, SAMPLE_WIDTH * 8)
-            + b"data" + struct.pack("<I", WAV_UNKNOWN_SIZE))
+        return await handler(request)
+    except HttpError as error:
+        return _error_response(error)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        return _error_response(HttpError(error.status, error.reason or "error", code=str(error.status)))
+    except (asyncio.CancelledError, ConnectionError):  # e.g. _StreamBroken: the response is gone
+        raise
+    except Exception:  # noqa: BLE001 - one bad request must not show a traceback page
+        _LOGGER.exception("HTTP %s %s failed", request.method, request.path)
+        return _error_response(HttpError(500, "internal error", code="internal"))
 
 
 class HttpApi:
@@ -145,21 +101,28 @@ class HttpApi:
     `set_service` once build_service has returned.
     """
 
-    def __init__(self, service: Service | None = None) -> None:
-        self.service = service
-        self.app = web.Application(client_max_size=_body_limit(service))
+    def __init__(self, service: Any = None, settings: HttpSettings | None = None) -> None:
+        self.settings = settings or HttpSettings()
+        self.service = None
+        self.voices: VoiceResolver | None = None
+        self.site: GuardedSite | None = None
+        self.app = web.Application(client_max_size=_body_limit(service), middlewares=[json_errors])
         self.app.add_routes([
             web.get("/health", self.health),
             web.get("/metrics", self.metrics),
-            web.get("/v1/audio/voices", self.voices),
+            web.get("/v1/models", self.models),
+            web.get("/v1/models/{model}", self.model),
+            web.get("/v1/audio/voices", self.list_voices),
             web.post("/v1/audio/speech", self.speech),
         ])
+        self.set_service(service)
 
-    def set_service(self, service: Service | None) -> None:
+    def set_service(self, service: Any) -> None:
         """Ready (a service) or not ready (None, e.g. while shutting down)."""
         self.service = service
+        self.voices = VoiceResolver(service, self.settings.openai_voices) if service is not None else None
 
-    def _ready(self) -> Service:
+    def _ready(self) -> Any:
         if self.service is None:
             raise HttpError(503, "starting: the model is loading", code="not-ready")
         return self.service
@@ -170,113 +133,184 @@ class HttpApi:
         return web.json_response({"status": "ok", "voices": len(self.service.engine.voices)})
 
     async def metrics(self, request: web.Request) -> web.Response:
-        try:
-            service = self._ready()
-        except HttpError as error:
-            return error.response()
-        text = service.metrics.render(queued_segments=service.engine.scheduler.pending,
-                                      connections=service.connections)
-        return web.Response(body=text.encode(), headers={"Content-Type": "text/plain; version=0.0.4; charset=utf-8"})
+        service = self._ready()
+        body = service.metrics.render(queued_segments=service.engine.scheduler.pending,
+                                      connections=service.connections,
+                                      http_connections=self.site.connections if self.site else 0,
+                                      waiting=service.admission.waiting())
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    async def voices(self, request: web.Request) -> web.Response:
-        try:
-            service = self._ready()
-        except HttpError as error:
-            return error.response()
+    async def models(self, request: web.Request) -> web.Response:
+        return web.json_response({"object": "list", "data": [_model(name) for name in MODELS]})
+
+    async def model(self, request: web.Request) -> web.Response:
+        name = request.match_info["model"]
+        if name not in MODELS:
+            raise HttpError(404, f"model {name!r} not found; GET /v1/models lists them", code="model_not_found")
+        return web.json_response(_model(name))
+
+    async def list_voices(self, request: web.Request) -> web.Response:
+        service = self._ready()
         service.engine.voices.rescan()  # custom voice files dropped in since, as Describe does
         return web.json_response({
             "default": service.settings.default_voice,
             "voices": [{"id": v.name, "name": v.name, "language": v.language.wyoming,
                         "description": v.description} for v in service.engine.voices.values()],
+            "openai_voices": dict(self.voices.openai_voices) if self.voices else {},
         })
 
     async def speech(self, request: web.Request) -> web.StreamResponse:
-        try:
-            service = self._ready()
-            speech = parse_speech_request(await _json(request), service)
-        except HttpError as error:
-            if self.service is not None:
-                self.service.metrics.error(API_HTTP)
-            _LOGGER.info("Rejected HTTP speech request: %s", error.message)
-            return error.response()
-        service.metrics.http_streams += 1
-        try:
-            return await self._stream(request, service, speech)
-        finally:
-            service.metrics.http_streams -= 1
-
-    async def _stream(self, request: web.Request, service: Service, speech: SpeechRequest) -> web.StreamResponse:
-        """Synthesise exactly as the Wyoming handler does, writing audio as it comes.
-
-        Headers go out with the first audio, so a failure before any audio
-        is still a proper JSON error; a failure after it breaks the
-        connection rather than end a truncated body as if it were whole.
-        """
+        service = self._ready()
         started = time.monotonic()
-        utterance = service.engine.utterance(speech.voice, speech.speed)
-        response: web.StreamResponse | None = None
         try:
-            await utterance.add_text(speech.text, streamed=False)
-            await utterance.finish()
-            async with contextlib.aclosing(utterance.audio()) as pieces:
-                async for piece in pieces:
-                    if response is None:
-                        response = await _open(request, speech.response_format)
-                    await response.write(to_pcm16(piece))
-            if response is None:  # text without anything to say: empty audio
-                response = await _open(request, speech.response_format)
-            await response.write_eof()
-        except ConnectionError:  # the client went away: nobody to answer
-            _LOGGER.debug("HTTP client went away during synthesis")
-            return response if response is not None else web.Response(status=499)
-        except asyncio.CancelledError:
+            data = await asyncio.wait_for(request.read(), self.settings.limits.read_timeout)
+            speech = parse_speech_request(parse_json(data), self.voices, service.settings.max_text_chars)
+        except asyncio.TimeoutError:
+            return self._refuse(service, HttpError(408, "the body did not arrive in time", code="timeout"))
+        except web.HTTPRequestEntityTooLarge as error:
+            return self._refuse(service, HttpError(413, error.text or "body too large", code="too-large"))
+        except HttpError as error:
+            return self._refuse(service, error)
+        try:
+            async with service.admission.slot(API_HTTP):
+                service.metrics.http_streams += 1
+                try:
+                    response, outcome = await _Synthesis(request, service, speech, self.settings).run(started)
+                finally:
+                    service.metrics.http_streams -= 1
+        except AdmissionTimeout as error:
+            return self._refuse(service, HttpError(503, f"server busy: {error}", code="busy"))
+        except _StreamBroken:
+            service.metrics.request(API_HTTP, FAILED)
             raise
-        except Exception as error:  # noqa: BLE001 - the model or G2P failed for this text
-            service.metrics.error(API_HTTP)
-            if response is not None:
-                _LOGGER.error("Synthesis failed after audio was sent: %s", error)
-                raise
-            _LOGGER.exception("Synthesis failed")
-            if isinstance(error, RequestError):
-                return HttpError(400, error.text, code=error.code).response()
-            return HttpError(500, f"synthesis failed: {error}", code="synthesis-failed").response()
-        finally:
-            self._observe(service, utterance, started)
+        except asyncio.CancelledError:  # the client hung up (handler cancellation) or shutdown
+            service.metrics.request(API_HTTP, CANCELLED)
+            raise
+        service.metrics.request(API_HTTP, outcome)
         return response
 
     @staticmethod
-    def _observe(service: Service, utterance: Utterance, started: float) -> None:
-        ttfa = (utterance.first_audio_at - started) if utterance.first_audio_at else float("nan")
-        rtf = utterance.model_seconds / utterance.audio_seconds if utterance.audio_seconds else float("nan")
-        service.metrics.observe(API_HTTP, ttfa, rtf, utterance.audio_seconds)
-        _LOGGER.info("http voice=%s chars=%d segments=%d audio=%.2fs ttfa=%.3fs model=%.3fs wall=%.3fs rtf=%.3f",
-                     utterance.voice.name, utterance.text_chars, utterance.segments, utterance.audio_seconds,
-                     ttfa, utterance.model_seconds, time.monotonic() - started, rtf)
+    def _refuse(service: Any, error: HttpError) -> web.Response:
+        outcome = BUSY if error.status == 503 else REJECTED if error.status < 500 else FAILED
+        service.metrics.request(API_HTTP, outcome)
+        _LOGGER.info("Rejected HTTP speech request: %s", error.message)
+        return _error_response(error)
 
 
-def _body_limit(service: Service | None) -> int:
+def _model(name: str) -> dict[str, Any]:
+    return {"id": name, "object": "model", "created": MODEL_CREATED, "owned_by": "hexgrad"}
+
+
+class _Synthesis:
+    """One speech response: the utterance's audio, adjusted, encoded, written.
+
+    Headers go out with the first audio, so a failure before any audio is
+    still a proper JSON error; a failure after it breaks the connection
+    rather than end a truncated body as if it were whole.
+    """
+
+    def __init__(self, request: web.Request, service: Any, speech: SpeechRequest, settings: HttpSettings) -> None:
+        self.request = request
+        self.service = service
+        self.speech = speech
+        self.write_timeout = settings.limits.read_timeout
+        model_speed, tempo = split_speed(speech.speed)
+        self.utterance = service.engine.utterance(speech.voice, model_speed)
+        self.stretcher = Stretcher(tempo, SAMPLE_RATE) if abs(tempo - 1.0) > 1e-6 else None
+        whole_wav = speech.response_format == "wav" and not speech.stream
+        self.encoder = PcmEncoder() if whole_wav else FORMATS[speech.response_format].make(SAMPLE_RATE)
+        self.whole_wav = whole_wav
+        self.off_loop = speech.response_format in AV_SPECS or self.stretcher is not None
+        """FFmpeg work (tens of ms per second of audio for aac) runs on a
+        thread, so Describe and other clients are answered meanwhile."""
+        self.response: web.StreamResponse | None = None
+        self.body: list[bytes] = []
+
+    async def run(self, started: float) -> tuple[web.StreamResponse, str]:
+        utterance = self.utterance
+        try:
+            await utterance.add_text(self.speech.text, streamed=False)
+            await utterance.finish()
+            async with contextlib.aclosing(utterance.audio()) as pieces:
+                async for piece in pieces:
+                    await self._send(await self._convert(self._encode_piece, piece))
+            await self._send(await self._convert(self._encode_tail, None), last=True)
+            return self.response, OK
+        except _ClientGone:
+            _LOGGER.debug("HTTP client went away during synthesis")
+            return self.response or web.Response(status=499), CANCELLED
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # noqa: BLE001 - the model or G2P failed for this text
+            if self.response is not None:
+                _LOGGER.error("Synthesis failed after audio was sent: %s", error)
+                raise _StreamBroken(str(error)) from error
+            _LOGGER.exception("Synthesis failed")
+            code = getattr(error, "code", None)
+            if code is not None and hasattr(error, "text"):  # the request's fault (RequestError)
+                return _error_response(HttpError(400, error.text, code=code)), REJECTED
+            return _error_response(HttpError(500, f"synthesis failed: {error}", code="synthesis-failed")), FAILED
+        finally:
+            self._observe(started)
+
+    async def _convert(self, fn: Callable[[Any], bytes], piece: Any) -> bytes:
+        return await asyncio.to_thread(fn, piece) if self.off_loop else fn(piece)
+
+    def _adjust(self, piece: np.ndarray) -> np.ndarray:
+        if self.speech.volume != 1.0:
+            piece = piece * np.float32(self.speech.volume)
+        return self.stretcher.process(piece) if self.stretcher is not None else piece
+
+    def _encode_piece(self, piece: np.ndarray) -> bytes:
+        return self.encoder.encode(self._adjust(piece))
+
+    def _encode_tail(self, _: None) -> bytes:
+        data = b""
+        if self.stretcher is not None:
+            data = self.encoder.encode(self.stretcher.finish())
+        return data + self.encoder.finish()
+
+    async def _send(self, data: bytes, *, last: bool = False) -> None:
+        if not self.speech.stream:
+            self.body.append(data)
+            if last:
+                pcm = b"".join(self.body)
+                body = wav_header(SAMPLE_RATE, len(pcm)) + pcm if self.whole_wav else pcm
+                self.response = web.Response(body=body, headers=self._headers())
+            return
+        if not data and not last:
+            return
+        try:
+            if self.response is None:
+                self.response = web.StreamResponse(headers=self._headers())
+                self.response.enable_chunked_encoding()
+                await self.response.prepare(self.request)
+            if data:
+                await asyncio.wait_for(self.response.write(data), self.write_timeout)
+            if last:
+                await asyncio.wait_for(self.response.write_eof(), self.write_timeout)
+        except (ConnectionError, asyncio.TimeoutError) as error:
+            raise _ClientGone from error
+
+    def _headers(self) -> dict[str, str]:
+        return {"Content-Type": FORMATS[self.speech.response_format].content_type,
+                "X-Sample-Rate": str(SAMPLE_RATE), "X-Sample-Width": "2", "X-Channels": "1"}
+
+    def _observe(self, started: float) -> None:
+        u = self.utterance
+        ttfa = (u.first_audio_at - started) if u.first_audio_at else float("nan")
+        rtf = u.model_seconds / u.audio_seconds if u.audio_seconds else float("nan")
+        self.service.metrics.observe(API_HTTP, ttfa, rtf, u.audio_seconds)
+        _LOGGER.info("http voice=%s format=%s speed=%.2f chars=%d segments=%d audio=%.2fs ttfa=%.3fs model=%.3fs "
+                     "wall=%.3fs rtf=%.3f", u.voice.name, self.speech.response_format, self.speech.speed,
+                     u.text_chars, u.segments, u.audio_seconds, ttfa, u.model_seconds,
+                     time.monotonic() - started, rtf)
+
+
+def _body_limit(service: Any) -> int:
     """Room for the longest accepted input (UTF-8, JSON-escaped) plus the other fields."""
     chars = service.settings.max_text_chars if service is not None else 0
     return max(1024 * 1024, 6 * chars + 64 * 1024)
-
-
-async def _json(request: web.Request) -> Any:
-    try:
-        return await request.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise HttpError(400, "the body is not valid JSON") from None
-
-
-async def _open(request: web.Request, response_format: str) -> web.StreamResponse:
-    response = web.StreamResponse(headers={
-        "Content-Type": FORMATS[response_format],
-        "X-Sample-Rate": str(SAMPLE_RATE), "X-Sample-Width": str(SAMPLE_WIDTH), "X-Channels": str(CHANNELS),
-    })
-    response.enable_chunked_encoding()
-    await response.prepare(request)
-    if response_format == "wav":
-        await response.write(wav_header())
-    return response
 
 
 def parse_address(value: str) -> tuple[str, int]:
@@ -287,21 +321,23 @@ def parse_address(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-SHUTDOWN_GRACE = 2.0
-"""Seconds in-flight HTTP streams get on shutdown (aiohttp's default, 60 s,
-would hold up a restart for as long as the longest text)."""
-
-
-async def start_http(service: Service | None, host: str, port: int) -> web.AppRunner:
+async def start_http(service: Any, host: str, port: int, settings: HttpSettings | None = None) -> web.AppRunner:
     """Serve the HTTP API; the caller cleans the runner up on shutdown."""
-    api = HttpApi(service)
-    # No access log: our own line per speech request says more.
-    runner = web.AppRunner(api.app, access_log=None, shutdown_timeout=SHUTDOWN_GRACE)
+    settings = settings or HttpSettings()
+    api = HttpApi(service, settings)
+    # keepalive_timeout doubles as the header timeout: aiohttp closes a
+    # connection that has not sent a whole request within it.
+    options = {"access_log": None, "keepalive_timeout": settings.limits.read_timeout}
+    # handler_cancellation: a client that hangs up stops its synthesis (and
+    # its wait for a slot) at once, not at the next write.
+    runner = web.AppRunner(api.app, shutdown_timeout=SHUTDOWN_GRACE, handler_cancellation=True, **options)
     await runner.setup()
+    api.site = GuardedSite(runner, host, port, settings.limits, options)
     try:
-        await web.TCPSite(runner, host, port).start()
+        await api.site.start()
     except OSError as error:
         await runner.cleanup()
         raise OSError(error.errno, f"--http {host}:{port}: {error.strerror or error}") from None
-    _LOGGER.info("HTTP API on http://%s:%d (/health, /metrics, /v1/audio/speech)", host, port)
+    _LOGGER.info("HTTP API on http://%s:%d (/health, /metrics, /v1/audio/speech), at most %d connections",
+                 host, port, settings.limits.max_connections)
     return runner
