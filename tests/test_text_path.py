@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wyoming_kokoro.phonemize import phonemize
-from wyoming_kokoro.segment import CLAUSE, SENTENCE, WORD, Segmenter, split_complete
+from wyoming_kokoro.segment import CLAUSE, SENTENCE, WORD, Segmenter
+from wyoming_kokoro.sentences import split_complete
 from wyoming_kokoro.vocab import MAX_TOKENS, VOCAB
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .normalize import normalize
 from .phonemize import phonemize
+from .sentences import sentences
 from .vocab import CLAUSE_MARKS, SENTENCE_MARKS, known
 
 CLOSING_MARKS = SENTENCE_MARKS + CLAUSE_MARKS + ")”"
@@ -72,6 +73,9 @@ class TextPipeline:
 
     def normalized(self, text: str, language: str) -> str:
         """What will be said, as text (inline phoneme constructs kept)."""
+        return " ".join(filter(None, (self._normalized(p, language) for p in sentences(text))))
+
+    def _normalized(self, text: str, language: str) -> str:
         text = _CONTROL.sub(" ", text)
         text = self.apply_lexicon(text, language)
         if self.normalize:
@@ -79,8 +83,16 @@ class TextPipeline:
         return _SPACE.sub(" ", text).strip()
 
     def phonemes(self, text: str, language: str) -> str:
-        """Kokoro phonemes for `text` (only symbols the model knows)."""
-        text = self.normalized(text, language)
+        """Kokoro phonemes for `text` (only symbols the model knows).
+
+        A sentence or clause at a time, cut where sentences.py cuts streamed
+        text: so text streamed in fragments and the same text sent whole
+        are normalised alike, whatever the fragments.
+        """
+        return " ".join(filter(None, (self._phonemes(piece, language) for piece in sentences(text))))
+
+    def _phonemes(self, text: str, language: str) -> str:
+        text = self._normalized(text, language)
         pieces: list[str] = []
         position = 0
         for match in INLINE.finditer(text):

@@ -1,0 +1,100 @@
+"""Where text is cut before normalisation, and streamed == whole."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from wyoming_kokoro.sentences import sentences, split_complete, split_words
+from wyoming_kokoro.text import TextPipeline
+
+
+@pytest.mark.parametrize(("text", "pieces"), [
+    ("Hi. How are you? Fine, thanks.", ["Hi. ", "How are you? ", "Fine, ", "thanks."]),
+    ("On Dec. 5, 2025 at 7:05 AM we met.", ["On Dec. 5, 2025 at 7:05 AM we met."]),
+    ("It costs $3.50 — 50% off.", ["It costs $3.50 — 50% off."]),
+    ("from 5 — 10 minutes.", ["from 5 — 10 minutes."]),
+    ("Call Dr. Smith, e.g. today. Then go.", ["Call Dr. Smith, ", "e.g. today. ", "Then go."]),
+    ("```\nx = 1. y = 2, z\n```\nDone. Ok", ["```\nx = 1. y = 2, z\n```\nDone. ", "Ok"]),
+    ("| a. b | c, d |\n|---|---|\n| 1. x | 2 |\nThen. Ok",
+     ["| a. b | c, d |\n|---|---|\n| 1. x | 2 |\nThen. ", "Ok"]),
+    ("Run `a. b` now. And **this. That** too.", ["Run `a. b` now. ", "And **this. That** too."]),
+    ("今日は。明日は、晴れ。", ["今日は。", "明日は、", "晴れ。"]),
+])
+def test_cuts(text, pieces):
+    assert sentences(text) == pieces
+
+
+@pytest.mark.parametrize(("text", "complete"), [
+    ("Hello there, how", "Hello there, "),
+    ("Hello there, ", ""),          # a comma's role depends on what follows ("5, 2025")
+    ("Done! ", "Done! "),           # a "!" does not
+    ("Dec. 5, ", ""),
+    ("Dec. 5, 2025. It", "Dec. 5, 2025. "),
+    ("```\nprint(1). x", ""),       # a fence still open
+])
+def test_split_complete_waits_for_what_decides(text, complete):
+    head, tail = split_complete(text)
+    assert head == complete and head + tail == text
+
+
+def test_split_complete_is_linear():
+    text = "Hello there, how are you. " * 800  # 20,800 characters, 1,600 clause ends
+    started = time.perf_counter()
+    head, tail = split_complete(text)
+    assert time.perf_counter() - started < 0.5 and head + tail == text
+    buffer, started = "", time.perf_counter()
+    for char in text:  # one character at a time, as the engine scans it
+        scanned = len(buffer) - 8
+        buffer += char
+        _, buffer = split_complete(buffer, scanned)
+    assert time.perf_counter() - started < 3
+
+
+def test_split_words_never_cuts_a_date_or_a_fence():
+    assert split_words("Meet me on December 5", 5) == ("Meet me on ", "December 5")
+    assert split_words("```\nsome code here", 5) == ("", "```\nsome code here")
+    assert split_words("short", 50) == ("", "short")
+
+
+def _stream(text: str, splits: list[int]) -> list[str]:
+    """What the engine hands the text stage for these fragment boundaries."""
+    pieces, buffer, position = [], "", 0
+    for cut in sorted(set(splits)) + [len(text)]:
+        scanned = len(buffer) - 8
+        buffer += text[position:cut]
+        position = cut
+        complete, buffer = split_complete(buffer, scanned)
+        if complete.strip():
+            pieces.append(complete)
+    if buffer.strip():
+        pieces.append(buffer)
+    return pieces
+
+
+_TOKENS = ["It", "costs", "$3.50", "—", "50%", "off", "Dec.", "5,", "2025", "at", "7:05", "AM", "Dr.",
+           "Smith", "e.g.", "the", "read", "live", "5", "-", "10", "min", "1h", "30m", "24/7", "v2.5.1",
+           ".", ",", "!", "?", ":", "\n", "```", "|", "**", "`", "x = 1.", "A & B", "Call", "555-1234"]
+
+
+@given(st.lists(st.sampled_from(_TOKENS), max_size=40), st.lists(st.integers(0, 400), max_size=12))
+@settings(max_examples=120, deadline=None)
+def test_streamed_phonemes_equal_whole_text_phonemes(tokens, splits):
+    text = " ".join(tokens)
+    pipeline = TextPipeline()
+    whole = pipeline.phonemes(text, "en-us").split()
+    streamed = [w for piece in _stream(text, [s for s in splits if s < len(text)])
+                for w in pipeline.phonemes(piece, "en-us").split()]
+    assert streamed == whole
+
+
+def test_llm_style_fragments_keep_code_and_dates_whole():
+    text = "Here is code:\n```python\nx = 1. y = 2\n```\nThe date is Dec. 5, 2025. Bye."
+    pipeline = TextPipeline()
+    streamed = " ".join(pipeline.phonemes(p, "en-us") for p in _stream(text, list(range(0, len(text), 3))))
+    assert streamed.split() == pipeline.phonemes(text, "en-us").split()
+    words = pipeline.normalized(text, "en-us")
+    assert "equals" not in words and "two thousand twenty-five" not in words

@@ -1,0 +1,146 @@
+"""Where text may be cut before normalisation: sentence and clause ends.
+
+Text is normalised and phonemised a sentence (or clause) at a time, both
+when it arrives whole and when Home Assistant's LLM path streams it in
+fragments. Both paths cut at the same places, chosen from the text itself
+and never from where a fragment happened to end, so a streamed request
+sounds exactly like the same text sent whole.
+
+A cut is a sentence or clause mark followed by whitespace, except where a
+normalisation rule needs the text on both sides:
+
+* inside a markdown code fence (the fence is dropped whole), a table row,
+  or an inline code, bold or strikethrough span;
+* a period after an initial, a title ("Dr. Smith") or before a lower-case
+  word ("e.g. this", "approx. five");
+* a mark followed by a digit: "Dec. 5, 2025", "from 5 — 10 minutes",
+  "$3.50 — 50% off" are one date, one range, one price;
+* at the end of what has arrived so far, for marks whose meaning depends
+  on what follows (. , : —): the next character decides.
+
+Deciding from bounded context (the word before, the character after, and
+fence/line state that is empty at every cut) keeps the cuts the same
+however the text is fragmented, and lets `split_complete` run in time
+linear in the streamed text.
+"""
+
+from __future__ import annotations
+
+import re
+
+_CANDIDATE = re.compile(r"[.!?…,;:—。！？、，；：][\"”’)\]'*_~`»」』]*(\s+|(?<=[。！？、，；：])(?=\S))")
+"""A mark, closing quotes/brackets/emphasis, then whitespace (CJK marks need none)."""
+_NEEDS_NEXT = frozenset(".,:—")
+"""Marks whose role depends on the next character (decimal, date, range, abbreviation)."""
+_WORD_BEFORE = re.compile(r"(\w+)[.]?$")
+_TABLE_ROW = re.compile(r"[ \t]*\|")
+_LINE_WINDOW = 400
+"""How far back a line's start and its inline spans are looked for: table
+rows and inline spans are short, and a bound keeps each decision O(1)."""
+_TITLES = frozenset("""
+    mr mrs ms mx dr st prof mt jr sr sra srta dra mme mlle m mm pr sig dott av avda no nr vs ca approx
+    jan feb mar apr jun jul aug sep sept oct nov dec fig vol ch pp p
+""".split())
+"""Words whose period is part of the abbreviation, not a sentence end,
+when a capitalised word follows (a digit or lower-case word already holds)."""
+
+
+def _holds(text: str, mark: int, space: int, end: int, fences_before: int) -> bool:
+    """Whether the candidate cut (mark at `mark`, whitespace from `space` to `end`) must wait."""
+    if fences_before % 2:
+        return True  # inside a code fence
+    window = max(0, mark - _LINE_WINDOW)
+    line = text.rfind("\n", window, mark) + 1 or window
+    if line > window or line == 0:
+        if _TABLE_ROW.match(text, line):
+            return True  # a table row
+    if (text.count("`", line, space) % 2 or text.count("**", line, space) % 2
+            or text.count("~~", line, space) % 2):
+        return True  # inside an inline code, bold or strikethrough span
+    char = text[mark]
+    if char not in _NEEDS_NEXT:
+        return False
+    if end >= len(text):
+        return True  # what follows has not arrived: it decides
+    following = text[end]
+    if following.isdigit():
+        return True
+    if char == ".":
+        if following.islower():
+            return True
+        word = _WORD_BEFORE.search(text, max(0, mark - 12), mark)
+        if word and (len(word.group(1)) == 1 and word.group(1).isalpha() or word.group(1).lower() in _TITLES):
+            return True
+    return False
+
+
+def _fences(text: str, start: int, end: int) -> int:
+    """Code fence marks in text[start:end].
+
+    Counted as substrings, not as lines that start with one: C-speed, so
+    counting the text before a streamed fragment stays cheap (an inline
+    triple backtick is rare enough to be taken for a fence).
+    """
+    return text.count("```", start, end) + text.count("~~~", start, end)
+
+
+def _cuts(text: str, start: int = 0):
+    """Positions where the text may be cut, from `start` on (after the whitespace)."""
+    fences = _fences(text, 0, start)
+    position = start
+    for match in _CANDIDATE.finditer(text, start):
+        fences += _fences(text, position, match.start())
+        position = match.start()
+        if not _holds(text, match.start(), match.start(1), match.end(), fences):
+            yield match.end()
+
+
+def sentences(text: str) -> list[str]:
+    """`text` cut at every place it may be cut (pieces join back to `text`)."""
+    pieces, previous = [], 0
+    for cut in _cuts(text):
+        pieces.append(text[previous:cut])
+        previous = cut
+    if previous < len(text):
+        pieces.append(text[previous:])
+    return pieces
+
+
+def split_complete(text: str, start: int = 0) -> tuple[str, str]:
+    """Split streamed text into (complete sentences or clauses, the rest still arriving).
+
+    start: where to begin looking; text before it is known to hold no cut
+    (it was scanned before, less a few characters for a boundary that
+    straddles two fragments), so thousands of tiny fragments cost linear
+    time: only the new text is searched, and the state before it is counted
+    by C-level string scans.
+    """
+    start = max(0, start)
+    if not _CANDIDATE.search(text, start):
+        return "", text
+    last = 0
+    for cut in _cuts(text, start):
+        last = cut
+    return text[:last], text[last:]
+
+
+def split_words(text: str, min_chars: int) -> tuple[str, str]:
+    """Whole words of streamed text that has no cut yet, for a first segment.
+
+    Cuts at the last space once `min_chars` have arrived, but never inside
+    a held construct or before a word that may continue a number, date or
+    time ("Dec 5" + ", 2025"): those wait for a real cut.
+    """
+    if len(text) < min_chars:
+        return "", text
+    for match in reversed(list(re.finditer(r"\s+", text))):
+        before, after = text[:match.start()], text[match.end():]
+        if not after or any(c.isdigit() for c in before[-6:]) or any(c.isdigit() for c in after[:1]):
+            continue
+        if _fences(before, 0, len(before)) % 2 or before[before.rfind("\n") + 1:].lstrip().startswith("|"):
+            return "", text
+        line = before[before.rfind("\n") + 1:]
+        if line.count("`") % 2 or line.count("**") % 2:
+            continue
+        return text[:match.end()], after
+    return "", text
