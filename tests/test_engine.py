@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 
 from wyoming_kokoro.engine import SAFETY, EngineSettings, Utterance, affordable_tokens
 from wyoming_kokoro.scheduler import Scheduler
-from wyoming_kokoro.segment import CONTENDED_FIRST, Segmenter
+from wyoming_kokoro.costmodel import CostModel
+from wyoming_kokoro.segment import CONTENDED_FIRST, PHRASE, Segmenter
 
 
 def test_small_first_budget_takes_one_more_word_rather_than_an_article():
@@ -27,14 +28,16 @@ def test_first_segment_is_longer_when_another_stream_shares_the_model():
     assert segmenter.budget(share=2) == int(20 * CONTENDED_FIRST)
 
 
-def test_fit_shrinks_later_segments_but_never_below_first_tokens():
+def test_fit_shrinks_later_segments_and_a_late_stream_catches_up_with_long_calls():
     words = " ".join(["abcd"] * 100)
-    alone, shared, starved = Segmenter(10, 2.0, 200), Segmenter(10, 2.0, 200), Segmenter(10, 2.0, 200)
-    for segmenter in (alone, shared, starved):
+    alone, shared, late = Segmenter(10, 2.0, 200), Segmenter(10, 2.0, 200), Segmenter(10, 2.0, 200)
+    for segmenter in (alone, shared, late):
         segmenter.add(words)
         segmenter.next()
     assert len(alone.next(fit=None).tokens) > len(shared.next(fit=12).tokens)
-    assert starved.next(fit=0).phonemes == "abcd abcd"  # the most whole words within first_tokens
+    # Past its deadline already: fewer, longer calls (the most whole words within max_tokens),
+    # not a string of minimal ones that each add edge silence and phrase-final lengthening.
+    assert len(late.next(fit=0).tokens) == 199
 
 
 @given(st.lists(st.sampled_from(["ab", "cde,", "f.", "ghij", "k?", "lmnopq"]), max_size=200),
@@ -52,19 +55,30 @@ def test_sizing_under_contention_never_loses_or_repeats(tokens, calls, first):
 
 
 def test_affordable_tokens_follow_the_cost_model_with_a_margin():
-    assert affordable_tokens((0.1, 0.025), 1.0) == int((1.0 * SAFETY - 0.1) / 0.025)
-    assert affordable_tokens((0.1, 0.025), float("inf")) is None  # nobody waits: growth decides
-    assert affordable_tokens((0.1, 0.025), 0.05) < 0  # the segmenter then floors it at first_tokens
+    cost = CostModel([(10, 0.35), (50, 1.35)])  # 100 ms + 25 ms per token
+    assert affordable_tokens(cost, 1.0) == int((1.0 * SAFETY - 0.1) / 0.025)
+    assert affordable_tokens(cost, float("inf")) is None  # nobody waits: growth decides
+    assert affordable_tokens(cost, 0.05) < 0  # late: the segmenter sizes for throughput
+    assert affordable_tokens(CostModel(), 1.0) is None  # nothing timed yet
 
 
-def test_a_binding_fit_is_not_overrun_to_reach_punctuation():
-    text = "abcd abcd " + "abcd abcd abcd abcd efg, " + " ".join(["abcd"] * 40)
+def test_a_binding_fit_still_ends_at_a_clause():
+    text = "abcd abcd, " + "abcd abcd abcd abcd efg, " + " ".join(["abcd"] * 40)
     free, bound = Segmenter(10, 2.0, 200), Segmenter(10, 2.0, 200)
     for segmenter in (free, bound):
         segmenter.add(text)
         segmenter.next()
-    assert free.next(fit=None).phonemes.endswith("efg,")  # growth budget 18: runs on to the comma (24)
-    assert len(bound.next(fit=14).tokens) <= 14
+    assert free.next(fit=None).phonemes.endswith("efg,")  # growth budget 20: runs on to the comma (24)
+    # A gap is better than a clause spoken as fragments: the time left (14 tokens) is overrun.
+    assert bound.next(fit=14).phonemes.endswith("efg,")
+
+
+def test_a_clause_longer_than_any_call_is_cut_at_a_phrase_boundary():
+    segmenter = Segmenter(10, 2.0, 40, phrase_starts=frozenset({"ænd", "wɪð"}))
+    segmenter.add("ðə lˈɪvɪŋ ɹˈum ɪz wˈɔɹm ænd ðə hˈɔlweɪ ɪz kˈoʊld wɪð ðə dˈɔɹ ˈoʊpən ænd ðə lˈaɪts ˈɔn")
+    first = segmenter.next()
+    assert first.phonemes == "ðə lˈɪvɪŋ ɹˈum ɪz wˈɔɹm" and first.boundary == PHRASE  # not 'ðə lˈɪvɪŋ'
+    assert segmenter.next().phonemes.startswith("ænd ðə hˈɔlweɪ")
 
 
 def _blocked_scheduler():
@@ -141,7 +155,7 @@ class _Engine:
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
         self.active = 2
-        self.settings = EngineSettings(first_tokens=5, growth=1.5, cost=(0.05, 0.02))
+        self.settings = EngineSettings(first_tokens=5, growth=1.5, cost=CostModel([(10, 0.25), (50, 1.05)]))
 
 
 class _Voice:

@@ -2,10 +2,15 @@
 
 Each model call returns float audio with its own edge silence. Played back
 to back, segments would be separated by random-length gaps, so the edges are
-trimmed (keeping a few ms so onsets are not clipped) and the pause that the
-punctuation calls for is put back: the sentence pause, the clause pause, or
-none inside a clause. Chunks all hold `samples_per_chunk` samples (except
-the very last of a stream), which satellites with small buffers prefer.
+trimmed and the pause that the punctuation calls for is put back between
+segments: the sentence pause, the clause pause, or none inside a clause, and
+nothing after the last one (a reply ends with its last sound, so audio-stop
+comes promptly). The trim is gentle: only what stays 50 dB under the loudest
+10 ms of the segment, with 25 ms kept on either side, so breathy onsets and
+final consonants ("off", "yes") are never clipped; that margin is the
+reply's trailing silence. Chunks all hold `samples_per_chunk` samples
+(except the very last of a stream), which satellites with small buffers
+prefer.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ from . import SAMPLE_RATE
 from .segment import CLAUSE, SENTENCE
 
 _FRAME = SAMPLE_RATE // 100  # 10 ms
-_KEEP = SAMPLE_RATE * 15 // 1000  # keep 15 ms around speech
-_SILENCE_RATIO = 0.02  # a frame quieter than 2 % of the loudest frame (-34 dB) is silence
+KEEP_SECONDS = 0.025
+"""Silence kept around speech at each trimmed edge."""
+_KEEP = int(SAMPLE_RATE * KEEP_SECONDS)
+SILENCE_DB = -50.0
+"""A frame this far under the loudest frame of its segment is silence."""
+_SILENCE_RATIO = 10 ** (SILENCE_DB / 20)
 
 
-def trim(audio: np.ndarray, *, start: bool = True, end: bool = True) -> np.ndarray:
-    """Cut leading/trailing silence, keeping a short margin."""
+def trim(audio: np.ndarray) -> np.ndarray:
+    """Cut leading/trailing silence, keeping KEEP_SECONDS around speech."""
     if audio.size < 2 * _FRAME:
         return audio
     frames = audio[: audio.size // _FRAME * _FRAME].reshape(-1, _FRAME)
@@ -29,8 +38,8 @@ def trim(audio: np.ndarray, *, start: bool = True, end: bool = True) -> np.ndarr
     loud = np.flatnonzero(rms > rms.max() * _SILENCE_RATIO)
     if loud.size == 0:
         return audio[:0]
-    first = max(0, loud[0] * _FRAME - _KEEP) if start else 0
-    last = min(audio.size, (loud[-1] + 1) * _FRAME + _KEEP) if end else audio.size
+    first = max(0, loud[0] * _FRAME - _KEEP)
+    last = min(audio.size, (loud[-1] + 1) * _FRAME + _KEEP)
     return audio[first:last]
 
 
@@ -77,17 +86,5 @@ class Chunker:
         self.samples_sent += len(chunk) // self.sample_width
 
 
-def finish_segment(audio: np.ndarray, boundary: str, *, last: bool,
-                   sentence_silence: float, clause_silence: float) -> np.ndarray:
-    """Trim a segment's edge silence and append the pause it ends with.
-
-    The stream's very start is trimmed too (time to first sound); its very
-    end gets no trailing pause, which would only delay audio-stop.
-    """
-    audio = trim(audio, start=True, end=True)
-    if last:
-        return audio
-    pause = pause_seconds(boundary, sentence_silence, clause_silence)
-    if pause <= 0:
-        return audio
-    return np.concatenate([audio, np.zeros(int(pause * SAMPLE_RATE), dtype=np.float32)])
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(round(seconds * SAMPLE_RATE)), dtype=np.float32)

@@ -16,16 +16,18 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import SAMPLE_RATE
 from .cache import AudioCache
-from .chunk import finish_segment, pause_seconds, trim
+from .chunk import pause_seconds, silence, trim
+from .costmodel import CostModel
 from .infer import KokoroModel
 from .scheduler import Scheduler
-from .segment import Segment, Segmenter, split_complete
+from .segment import PHRASE_STARTERS, Segment, Segmenter, bare
+from .sentences import split_complete
 from .voices import Voice, VoiceCatalog
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,12 +54,29 @@ chunks starts at most this many characters before the new text."""
 class EngineSettings:
     sentence_silence: float = 0.2
     clause_silence: float = 0.1
+    first_seconds: float = 0.5
+    """The first call aims to take this long (first audio)..."""
+    first_max_seconds: float = 1.5
+    """...and runs on to the first clause end as long as it takes at most this."""
     first_tokens: int = 24
+    """The first segment's aim before any call has been timed."""
     growth: float = 1.5
     max_tokens: int = 200
-    cost: tuple[float, float] | None = None
-    """(fixed seconds, seconds per token) of a model call on this machine,
-    measured at warm-up; None: segments are sized by growth alone."""
+    cost: CostModel = field(default_factory=CostModel)
+    """What a call costs on this machine, learnt from warm-up and every call."""
+
+    def first_sizes(self) -> tuple[int, int]:
+        """(aim, most) tokens of a first segment, from the cost right now."""
+        aim = self.cost.tokens_for(self.first_seconds)
+        most = self.cost.tokens_for(self.first_max_seconds)
+        if aim is None:  # nothing timed yet: the configured aim, and the same ratio of aim to most
+            return self.first_tokens, int(self.first_tokens * self.first_max_seconds / self.first_seconds)
+        aim = max(MIN_FIRST_TOKENS, min(aim, self.max_tokens))
+        return aim, max(aim, most)
+
+
+MIN_FIRST_TOKENS = 6
+"""Below this a first segment is a syllable or two: barely faster."""
 
 
 class Engine:
@@ -75,6 +94,19 @@ class Engine:
         self.settings = settings
         self.prepare = prepare
         """(text, espeak language) -> phonemes: normalise + phonemise."""
+        self._phrase_starts: dict[str, frozenset[str]] = {}
+        self._phrase_lock = threading.Lock()
+
+    def phrase_starts(self, language: str) -> frozenset[str]:
+        """Phoneme forms of the words that open a phrase in `language`
+        (espeak code), phonemised the way this server says them, so the
+        segmenter can find phrase boundaries in phonemes. Computed once."""
+        with self._phrase_lock:
+            if language not in self._phrase_starts:
+                words = PHRASE_STARTERS.get(language.split("-")[0], ())
+                forms = {bare(self.prepare(word, language).strip().strip(",.;:!?")) for word in words}
+                self._phrase_starts[language] = frozenset(form for form in forms if form and " " not in form)
+            return self._phrase_starts[language]
 
     def utterance(self, voice: Voice, speed: float) -> Utterance:
         return Utterance(self, voice, speed)
@@ -86,7 +118,10 @@ class Engine:
         segment): two halves cost less at peak, so the request survives.
         """
         try:
-            return self.model.run(segment.tokens, voice.style(len(segment.tokens)), speed)
+            started = time.monotonic()
+            audio = self.model.run(segment.tokens, voice.style(len(segment.tokens)), speed)
+            self.settings.cost.observe(len(segment.tokens), time.monotonic() - started)
+            return audio
         except Exception as error:  # noqa: BLE001 - ORT raises plain RuntimeError
             words = segment.phonemes.split()
             if len(segment.tokens) < MIN_SPLIT_TOKENS or len(words) < 2:
@@ -106,7 +141,8 @@ class Utterance:
         self.voice = voice
         self.speed = speed
         s = engine.settings
-        self.segmenter = Segmenter(s.first_tokens, s.growth, s.max_tokens)
+        aim, most = s.first_sizes()
+        self.segmenter = Segmenter(aim, s.growth, s.max_tokens, first_max=most)
         self._text = ""
         self._done = False
         self._changed = asyncio.Event()
@@ -140,13 +176,16 @@ class Utterance:
         self.text_chars += len(text)
         complete, self._text = split_complete(self._text, scanned)
         if not complete and streamed and self._starving():
-            complete, self._text = _complete_words(self._text, 2 * self.segmenter.first_tokens)
+            # A clause longer than a first call may be, still without
+            # punctuation: release its whole words so the segmenter can cut
+            # at a phrase boundary (an LLM that never punctuates).
+            complete, self._text = _complete_words(self._text, self.segmenter.first_max + _LOOKBEHIND)
         if complete.strip():
             await self._prepare(complete)
 
     def _starving(self) -> bool:
         """Nothing is being synthesised yet: waiting for punctuation would
-        delay the first audio of an LLM answer by a whole long sentence."""
+        delay the first audio of an LLM answer by a whole long clause."""
         return self.segmenter.count == 0 and not self.segmenter
 
     async def finish(self) -> None:
@@ -154,13 +193,18 @@ class Utterance:
         rest, self._text = self._text, ""
         if rest.strip():
             await self._prepare(rest)
+        with self._cut_lock:
+            self.segmenter.closed = True
         self._done = True
         self._changed.set()
 
     async def _prepare(self, text: str) -> None:
+        language = self.voice.language.espeak
         async with self._prepare_lock:
-            phonemes = await asyncio.to_thread(self.engine.prepare, text, self.voice.language.espeak)
+            phonemes = await asyncio.to_thread(self.engine.prepare, text, language)
+            starts = await asyncio.to_thread(self.engine.phrase_starts, language)
             with self._cut_lock:
+                self.segmenter.phrase_starts = starts
                 self.segmenter.add(phonemes)
             self._changed.set()
 
@@ -201,7 +245,7 @@ class Utterance:
         seconds = min(self._deadline(audio_before) - now, self.engine.scheduler.room(self, now))
         cost = self.engine.settings.cost
         with self._cut_lock:
-            if cost is None:  # no cost model: cap by the number of streams instead
+            if not cost:  # nothing timed yet: cap by the number of streams instead
                 return self.segmenter.next(share=self.engine.active)
             return self.segmenter.next(fit=affordable_tokens(cost, seconds))
 
@@ -266,8 +310,7 @@ class Utterance:
         self._estimated_done += self._estimate(segment)
 
     def _cost(self, tokens: int) -> float:
-        fixed, per_token = self.engine.settings.cost or (0.0, 0.0)
-        return fixed + per_token * tokens
+        return self.engine.settings.cost.seconds(tokens)
 
     def _submit_first(self, segment: Segment) -> asyncio.Future:
         """The first call is due now; another stream's call may delay it by
@@ -308,11 +351,9 @@ class Utterance:
         """Finished audio pieces in order, computed one segment ahead."""
         slots = asyncio.Semaphore(2)
         queue: asyncio.Queue = asyncio.Queue()
-        cutting = False  # a later call is queued but its segment not yet cut
         submitted: list[asyncio.Future] = []  # every call of ours, to cancel if the client goes
 
         async def produce() -> None:
-            nonlocal cutting
             estimated = 0.0  # audio seconds of everything cut so far (estimates)
             try:
                 while True:
@@ -331,13 +372,11 @@ class Utterance:
                             future = self._submit_first(segment)
                             submitted.append(future)
                     else:
-                        cutting = True
                         cut = asyncio.get_running_loop().create_future()
                         future = self._submit_later(estimated, cut)
                         submitted.append(future)
                         await asyncio.wait({cut, future}, return_when=asyncio.FIRST_COMPLETED)
                         segment = cut.result() if cut.done() else None
-                        cutting = False
                         if segment is None:  # nothing was left, or the call failed or was cancelled
                             await queue.put(None if cut.done() else future)
                             return
@@ -348,6 +387,8 @@ class Utterance:
 
         producer = asyncio.create_task(produce(), name="utterance-producer")
         self.engine.active += 1
+        settings = self.engine.settings
+        pause = 0.0  # the pause the previous segment ends with: sent once more audio follows
         try:
             while True:
                 item = await queue.get()
@@ -355,6 +396,9 @@ class Utterance:
                     break
                 if isinstance(item, Exception):
                     raise item
+                if pause > 0:
+                    self.audio_seconds += pause
+                    yield silence(pause)
                 segment, raw, seconds = await item
                 slots.release()
                 self._remember(segment, raw)
@@ -362,12 +406,8 @@ class Utterance:
                 if self.segments == 0:
                     self.first_model_seconds = seconds
                 self.segments += 1
-                last = self._done and not self.segmenter and not cutting and queue.empty()
-                piece = finish_segment(
-                    raw, segment.boundary, last=last,
-                    sentence_silence=self.engine.settings.sentence_silence,
-                    clause_silence=self.engine.settings.clause_silence,
-                )
+                piece = trim(raw)
+                pause = pause_seconds(segment.boundary, settings.sentence_silence, settings.clause_silence)
                 if self.play_start is None:
                     self.play_start = self.first_audio_at = time.monotonic()
                     self._start_clock(self.play_start)  # a cached first segment: no worker did
@@ -380,13 +420,11 @@ class Utterance:
                 future.cancel()
 
 
-def affordable_tokens(cost: tuple[float, float], seconds: float) -> int | None:
-    """Tokens a call may have to take at most `seconds` (None: unbounded),
-    with SAFETY to spare for the cost model's error."""
-    if seconds == float("inf"):
-        return None
-    fixed, per_token = cost
-    return int((seconds * SAFETY - fixed) / per_token)
+def affordable_tokens(cost: CostModel, seconds: float) -> int | None:
+    """Tokens a call may have to take at most `seconds` (None: unbounded;
+    <= 0: not even a short call fits, the stream is late), with SAFETY to
+    spare for the cost model's error."""
+    return cost.tokens_for(seconds * SAFETY)
 
 
 def _resolve(future: asyncio.Future, value) -> None:

@@ -1,34 +1,44 @@
-"""Cut phonemised text into model calls: short first, then growing.
+"""Cut phonemised text into model calls where Kokoro's prosody allows it.
 
-Time to first audio is the time of the first model call, so the first
-segment is the shortest unit that still sounds natural: the first clause or
-sentence if it fits `first_tokens`, else as many whole words as fit. Each
-later segment may hold `growth` x the tokens already cut (capped at
-`max_tokens`), which keeps every call shorter than the audio already queued
-ahead of it as long as the model runs faster than real time / (1 + growth).
-Cuts prefer sentence > clause > word boundaries and never split a word
-(unless a single "word" exceeds the model's 510-token context, which is then
-sliced rather than dropped). Nothing is dropped and nothing repeated: the
-segments joined with spaces are exactly the input.
+Each model call is a whole utterance to Kokoro: it gets its own opening and
+its own phrase-final intonation and lengthening. So where a cut falls is a
+prosody decision, measured with the real model and a speech recogniser
+(benchmarks/intelligibility.py): cuts at sentence ends cost nothing, cuts at
+clause punctuation next to nothing, cuts inside a clause cost words ("It is
+7:45 AM." cut after two words was heard as "L.S. 745. I.M."). Boundaries rank
+sentence > clause > phrase (before a conjunction or preposition; only when a
+clause is longer than a call may be) > word (only when a phrase is), and a
+single "word" longer than a call (no spaces: "....") is sliced, so no call
+ever exceeds its limit whatever the text looks like.
+
+Sizes come from the engine: the first call is sized to give first audio
+quickly (`first_tokens`, from the measured cost), but it runs on to the
+first clause or sentence end as long as that stays under `first_max`;
+later calls hold `growth` x the tokens already cut, or what the time left
+affords (`fit`), but never end below a clause while one ends within
+`max_tokens`. Nothing is dropped and nothing repeated: the segments joined
+with spaces are exactly the input.
 """
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from dataclasses import dataclass, field
 
-from .vocab import CLAUSE_MARKS, MAX_TOKENS, SENTENCE_MARKS, tokenize
+from .vocab import CLAUSE_MARKS, SENTENCE_MARKS, tokenize
 
 SENTENCE = "sentence"
 CLAUSE = "clause"
+PHRASE = "phrase"
 WORD = "word"
+_RANK = {WORD: 0, PHRASE: 1, CLAUSE: 2, SENTENCE: 3}
 
 _CLOSERS = "\"”)"
+_STRESS = str.maketrans("", "", "ˈˌ")
 
 
 def boundary_of(word: str) -> str:
-    """What kind of pause the text after this word calls for."""
+    """What kind of pause the text after this word calls for (punctuation only)."""
     end = word.rstrip(_CLOSERS)[-1:]
     if end and end in SENTENCE_MARKS:
         return SENTENCE
@@ -37,11 +47,16 @@ def boundary_of(word: str) -> str:
     return WORD
 
 
+def bare(word: str) -> str:
+    """A phoneme word without stress marks: how phrase starters are matched."""
+    return word.translate(_STRESS)
+
+
 @dataclass
 class Segment:
     phonemes: str
     boundary: str
-    """Pause kind after this segment: sentence, clause or word."""
+    """Pause kind after this segment: sentence, clause, phrase or word."""
     index: int = 0
     tokens: list[int] = field(default_factory=list)
 
@@ -58,135 +73,157 @@ class Segmenter:
     join a bigger, better-sounding segment.
     """
 
-    def __init__(self, first_tokens: int = 24, growth: float = 1.5, max_tokens: int = 200) -> None:
-        self.first_tokens = min(first_tokens, MAX_TOKENS)
+    def __init__(self, first_tokens: int = 24, growth: float = 1.5, max_tokens: int = 200,
+                 first_max: int | None = None, phrase_starts: frozenset[str] = frozenset()) -> None:
+        self.max_tokens = max(4, max_tokens)
+        self.first_tokens = max(1, min(first_tokens, self.max_tokens))
+        self.first_max = min(self.max_tokens, max(self.first_tokens, first_max or self.max_tokens))
         self.growth = growth
-        self.max_tokens = min(max(max_tokens, self.first_tokens), MAX_TOKENS)
+        self.phrase_starts = phrase_starts
+        """Phoneme forms (bare()) of words that open a phrase: 'and', 'with'..."""
         self._words: deque[str] = deque()
+        self.closed = False
+        """No more text will come: the end of what is pending ends a sentence."""
         self.emitted_tokens = 0
         self.count = 0
 
     def add(self, phonemes: str) -> None:
         for word in phonemes.split():
-            while len(word) > MAX_TOKENS:  # one unbroken run longer than the context
-                self._words.append(word[:MAX_TOKENS])
-                word = word[MAX_TOKENS:]
+            while len(word) > self.max_tokens:  # one unbroken run longer than any call may be
+                self._words.append(word[: self.max_tokens])
+                word = word[self.max_tokens:]
             self._words.append(word)
 
     def __bool__(self) -> bool:
         return bool(self._words)
 
     def budget(self, share: int = 1) -> int:
-        """Tokens the next segment may hold.
+        """Tokens the next segment aims at (it may run on to punctuation).
 
-        share: streams currently competing for the model. For a first
-        segment it makes room to bridge a newcomer's first call. For later
-        ones it is only used without a cost model (no warm-up timings): a
-        call cannot be pre-empted, so the cap is divided by twice the
-        streams. With a cost model the engine passes `fit` instead, the size
-        that the time left to every stream affords.
+        share: streams currently competing for the model. A first segment
+        is longer under contention so its audio bridges the other stream's
+        next call. Later segments grow with what was already cut; without a
+        cost model (no warm-up timings, no calls yet) they are capped by the
+        number of streams instead.
         """
         if self.count == 0:
-            # Another stream is playing or starting: its next call will run
-            # between this one and our second, so our first audio must be
-            # longer to bridge it (its first audio comes ~1.25x later, still well under 1 s).
             return self.first_tokens if share <= 1 else int(self.first_tokens * CONTENDED_FIRST)
         cap = self.max_tokens if share <= 1 else self.max_tokens // (2 * share)
-        cap = max(self.first_tokens, cap)
-        return min(cap, max(self.first_tokens, int(self.growth * self.emitted_tokens)))
+        return min(max(self.first_tokens, cap), max(self.first_tokens, int(self.growth * self.emitted_tokens)))
 
     def next(self, share: int = 1, fit: int | None = None) -> Segment | None:
         """The next segment, or None when nothing is pending.
 
-        fit: tokens the caller can afford before its buffered audio runs
-        out (see Utterance); it shrinks a later segment, never below
-        first_tokens, when other streams share the model.
+        fit: tokens a later call can afford before some listener would hear
+        a gap (see Utterance). It lowers the aim, but a later segment still
+        ends at a clause if one ends within max_tokens: a gap is better than
+        a sentence spoken as a string of fragments. fit <= 0 means the
+        stream is late already: then fewer, longer calls catch up fastest.
         """
         if not self._words:
             return None
         budget = self.budget(share)
-        strict = False
-        if fit is not None and self.count and fit < budget:
-            # Time, not growth, limits this call: running past the budget
-            # to reach punctuation would make some stream late.
-            budget, strict = max(self.first_tokens, fit), True
-        cut = self._choose_cut(budget, strict)
+        if self.count == 0:
+            cut = self._choose_cut(budget, self.first_max, first=True)
+        else:
+            if fit is not None:
+                budget = self.max_tokens if fit <= 0 else min(budget, max(fit, 1))
+            cut = self._choose_cut(budget, self.max_tokens, first=False)
+        return self._take(cut)
+
+    def _take(self, cut: int) -> Segment:
         words = [self._words.popleft() for _ in range(cut)]
-        phonemes = " ".join(words)
-        segment = Segment(phonemes, boundary_of(words[-1]), index=self.count)
+        segment = Segment(" ".join(words), boundary_of(words[-1]), index=self.count)
+        if segment.boundary == WORD and self._words and self._starts_phrase(self._words[0]):
+            segment.boundary = PHRASE
         self.count += 1
         self.emitted_tokens += len(segment.tokens)
         return segment
 
-    def _choose_cut(self, budget: int, strict: bool = False) -> int:
+    def _starts_phrase(self, word: str) -> bool:
+        return bare(word) in self.phrase_starts
+
+    def _choose_cut(self, budget: int, hard: int, *, first: bool) -> int:
         """How many pending words the next segment takes.
 
-        A sentence or clause end may overshoot the budget by SLACK (cutting
-        'the lights are now | on,' sounds worse than a slightly longer call);
-        a boundary that would leave the segment under half the budget is
-        passed over for a later, lower-ranked one, so segments keep growing.
-        strict: the budget is what the time left affords: no overshoot.
+        Within `hard` tokens: the latest sentence end within the budget (or
+        just past it), else a clause end (within the budget, or the first
+        one past it), else a phrase boundary, else whole words. A first
+        segment takes the latest clause within its budget however short
+        (first audio sooner); a later one passes over a clause that would
+        leave it under half its budget for one further on (fewer calls).
         """
-        hard = min(self.max_tokens, max(budget + WORD_SLACK, int(budget * SLACK)))  # max_tokens is a hard cap
-        if strict:
-            hard = budget
+        words = self._words
+        if len(words[0]) > hard:  # one run of symbols longer than this call may be: slice it
+            head = words.popleft()
+            words.appendleft(head[hard:])
+            words.appendleft(head[:hard])
+        within: dict[int, tuple[int, int]] = {}  # rank -> (cut, size) of the latest cut within the budget
+        beyond: dict[int, tuple[int, int]] = {}  # rank -> (cut, size) of the first cut past it, under hard
         size = 0
-        cuts: dict[str, int] = {}
-        sizes: dict[str, int] = {}
-        over = 0  # the first word cut past the budget
-        for index, word in enumerate(self._words):
+        for index, word in enumerate(words):
             size += len(word) + (1 if index else 0)
-            if index and size > hard:
+            if size > hard:
                 break
-            kind = boundary_of(word)
-            if size <= budget or index == 0:
-                cuts[WORD], sizes[WORD] = index + 1, size
-            elif not over:
-                over = index + 1
-            if kind != WORD:
-                cuts[CLAUSE], sizes[CLAUSE] = index + 1, size
-                if self.count == 0:
-                    return index + 1  # first segment: the first natural unit
-            if kind == SENTENCE:
-                cuts[SENTENCE], sizes[SENTENCE] = index + 1, size
-        else:  # everything pending fits
-            return len(self._words)
-        for kind in (SENTENCE, CLAUSE):
-            if kind in cuts and sizes[kind] >= budget / 2:
-                return cuts[kind]
-        if over and sizes[WORD] < budget / 2:  # 'the' alone: take one more word
-            return over
-        return cuts[WORD]
+            rank = self._rank_after(index)
+            for r in range(rank + 1):  # a sentence end is also a clause end, a phrase and a word boundary
+                if size <= budget:
+                    within[r] = (index + 1, size)
+                else:
+                    beyond.setdefault(r, (index + 1, size))
+        else:  # everything pending fits under the hard limit
+            if size <= budget * SLACK:
+                return len(words)
+        sentence, clause = _RANK[SENTENCE], _RANK[CLAUSE]
+        if sentence in within:
+            return within[sentence][0]
+        if sentence in beyond and beyond[sentence][1] <= budget * SLACK:
+            return beyond[sentence][0]
+        for rank in (clause, _RANK[PHRASE], _RANK[WORD]):
+            # At the clause level a first segment takes the latest clause
+            # within its budget however short (first audio sooner); a later
+            # one, and any cut inside a clause, passes over a cut that would
+            # leave it under half its budget ('the' alone) for the next one.
+            short = rank in within and within[rank][1] < budget / 2 and not (first and rank == clause)
+            if rank in within and not (short and rank in beyond):
+                return within[rank][0]
+            if rank in beyond:
+                return beyond[rank][0]
+        return 1  # unreachable: the first word fits under hard
+
+    def _rank_after(self, index: int) -> int:
+        """Rank of the boundary after pending word `index`."""
+        words = self._words
+        rank = _RANK[boundary_of(words[index])]
+        if index + 1 == len(words):
+            return _RANK[SENTENCE] if self.closed else rank
+        if rank == 0 and self._starts_phrase(words[index + 1]):
+            return _RANK[PHRASE]
+        return rank
 
 
 SLACK = 1.3
-"""How far past the budget a segment may run to end on punctuation."""
+"""How far past its aim a segment may run to end on a sentence (cutting
+'the lights are now | on.' sounds worse than a slightly longer call)."""
 
 CONTENDED_FIRST = 1.25
 """First-segment size factor when the model is shared with other streams."""
 
-WORD_SLACK = 6
-"""...or, for small budgets, by about one word: with a budget of 8 tokens,
-'ðə' (2) is a poor first segment when 'ðə lˈɪvɪŋ' (9) is at hand."""
+PHRASE_STARTERS: dict[str, tuple[str, ...]] = {
+    "en": ("and", "but", "or", "so", "because", "although", "while", "when", "where", "which", "who",
+           "that", "with", "without", "for", "from", "in", "on", "at", "to", "into", "after", "before",
+           "until", "during", "about", "if", "than", "then"),
+    "es": ("y", "pero", "o", "porque", "cuando", "donde", "que", "con", "sin", "para", "por", "en",
+           "desde", "hasta", "después", "antes", "si"),
+    "fr": ("et", "mais", "ou", "parce", "quand", "où", "qui", "que", "avec", "sans", "pour", "dans",
+           "depuis", "jusqu'à", "après", "avant", "si"),
+    "it": ("e", "ma", "o", "perché", "quando", "dove", "che", "con", "senza", "per", "in", "dopo",
+           "prima", "fino", "se"),
+    "pt": ("e", "mas", "ou", "porque", "quando", "onde", "que", "com", "sem", "para", "em", "depois",
+           "antes", "até", "se"),
+}
+"""Words that open a phrase, by language family: a long clause is cut before
+one of them (a conjunction or preposition), never between an article and
+its noun. Languages without a list are cut at word boundaries when a clause
+is longer than a call may be."""
 
-
-_COMPLETE = re.compile(rf"[{re.escape(SENTENCE_MARKS + CLAUSE_MARKS)}][\"”)\]']*\s+")
-_ABBREVIATION = re.compile(
-    r"(?:^|\s)(?:[A-Za-z]|Dr|Mr|Mrs|Ms|St|Prof|Jr|Sr|vs|etc|approx|e\.g|i\.e|No|Nr|Sra?)\.\s+$"
-)
-
-
-def split_complete(text: str, start: int = 0) -> tuple[str, str]:
-    """Split streamed text into (complete clauses, remainder still arriving).
-
-    A clause is complete once its punctuation is followed by whitespace: a
-    period inside '3.5' is not. A period after an abbreviation ('Dr. ',
-    'e.g. ') does not end anything, so the normaliser later sees 'Dr. Smith'
-    whole. start: where to begin looking (text before it is known to hold no
-    boundary), so thousands of tiny streamed chunks cost linear time.
-    """
-    end = 0
-    for match in _COMPLETE.finditer(text, max(0, start)):
-        if not _ABBREVIATION.search(text[: match.end()]):
-            end = match.end()
-    return text[:end], text[end:]

@@ -1,0 +1,91 @@
+"""What a model call costs on this machine, learnt from the calls themselves.
+
+Every sizing decision (how long the first segment may be, how much a later
+call can afford before a listener hears a gap) needs `seconds = fixed +
+per_token x tokens`. Fitted once at warm-up it is wrong for the life of the
+server whenever the warm-up ran under load, on a cold cache, or the host's
+load changes later (a Home Assistant host is rarely idle): measured, a fit
+taken under load clamped the first segment to 6 tokens forever. So every
+real call is an observation, and the fit follows the machine as it is now.
+
+The fit is a weighted least-squares line over recent calls, newer calls
+weighing more (HALF_LIFE), with the warm-up's timings as the first
+observations. A line needs calls of different lengths; until it has them,
+or if noise tilts it (negative slope or intercept), the cost is taken as
+proportional to the tokens, which is never far wrong for Kokoro. One call's
+outlier (a page fault, a stall) moves the line by its weight, no more.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import deque
+from collections.abc import Iterable
+
+HALF_LIFE = 12
+"""Calls after which an observation counts half as much."""
+
+WINDOW = 48
+"""Observations kept (older ones weigh < 1/16 anyway)."""
+
+
+class CostModel:
+    """Thread-safe: observed on worker threads, read on the event loop."""
+
+    def __init__(self, timings: Iterable[tuple[int, float]] = ()) -> None:
+        self._calls: deque[tuple[int, float]] = deque(maxlen=WINDOW)
+        self._lock = threading.Lock()
+        self._fit: tuple[float, float] | None = None
+        for tokens, seconds in timings:
+            self.observe(tokens, seconds)
+
+    def __bool__(self) -> bool:
+        """Anything observed yet (otherwise sizes fall back to token counts)."""
+        return self._fit is not None
+
+    def observe(self, tokens: int, seconds: float) -> None:
+        if tokens <= 0 or not math.isfinite(seconds) or seconds <= 0:
+            return
+        with self._lock:
+            self._calls.append((tokens, seconds))
+            self._fit = _fit(self._calls)
+
+    @property
+    def line(self) -> tuple[float, float]:
+        """(fixed seconds, seconds per token); (0, 0) before any call."""
+        return self._fit or (0.0, 0.0)
+
+    def seconds(self, tokens: int) -> float:
+        fixed, per_token = self.line
+        return fixed + per_token * tokens
+
+    def tokens_for(self, seconds: float) -> int | None:
+        """Most tokens a call may hold to take at most `seconds` (negative:
+        not even an empty call fits; None: unknown, nothing observed)."""
+        if self._fit is None:
+            return None
+        if seconds == math.inf:
+            return None
+        fixed, per_token = self._fit
+        return int((seconds - fixed) / per_token)
+
+    def describe(self) -> str:
+        fixed, per_token = self.line
+        return f"{fixed * 1000:.0f} ms + {per_token * 1000:.1f} ms per token"
+
+
+def _fit(calls: Iterable[tuple[int, float]]) -> tuple[float, float]:
+    calls = list(calls)
+    decay = 0.5 ** (1 / HALF_LIFE)
+    weights = [decay ** (len(calls) - 1 - i) for i in range(len(calls))]
+    total = sum(weights)
+    mean_x = sum(w * x for w, (x, _) in zip(weights, calls)) / total
+    mean_y = sum(w * y for w, (_, y) in zip(weights, calls)) / total
+    var_x = sum(w * (x - mean_x) ** 2 for w, (x, _) in zip(weights, calls))
+    if var_x > 0:
+        slope = sum(w * (x - mean_x) * (y - mean_y) for w, (x, y) in zip(weights, calls)) / var_x
+        fixed = mean_y - slope * mean_x
+        if slope > 0 and fixed >= 0:
+            return fixed, slope
+    return 0.0, mean_y / mean_x  # proportional: all calls alike, or noise tilted the line
