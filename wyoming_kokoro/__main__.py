@@ -202,7 +202,7 @@ def build_service(config: dict[str, Any]) -> Service:
         limits=Limits(max_data_bytes=config["limits"]["max_data_bytes"],
                       max_payload_bytes=config["limits"]["max_payload_bytes"]),
         output_rate=config["output_rate"], max_syntheses=config["limits"]["max_syntheses"],
-        http_syntheses=config["limits"]["http_syntheses"], http_wait=config["limits"]["http_wait"],
+        http_syntheses=config["limits"]["http_syntheses"] or config["workers"], http_wait=config["limits"]["http_wait"],
     ))
     _LOGGER.info("Ready: %d voices, model %s on %s, started in %.1f s", len(voices), model_path.name,
                  model.provider, time.monotonic() - started)

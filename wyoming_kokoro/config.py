@@ -84,7 +84,7 @@ _LIMITS = vol.Schema({
     vol.Optional("max_data_bytes", default=1024 * 1024): _number(1024, 1 << 30, integer=True),
     vol.Optional("max_payload_bytes", default=1024 * 1024): _number(0, 1 << 30, integer=True),
     vol.Optional("max_syntheses", default=8): _number(1, 1024, integer=True),
-    vol.Optional("http_syntheses", default=2): _number(1, 1024, integer=True),
+    vol.Optional("http_syntheses", default=None): vol.Any(None, _number(1, 1024, integer=True)),  # None: workers
     vol.Optional("http_wait", default=60): _number(0, 3600),
     vol.Optional("http_connections", default=64): _number(1, 100000, integer=True),
     vol.Optional("http_read_timeout", default=15): _number(1, 3600),

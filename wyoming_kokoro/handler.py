@@ -67,7 +67,7 @@ class ServiceSettings:
     limits: Limits = field(default_factory=Limits)
     output_rate: int = SAMPLE_RATE
     max_syntheses: int = 8
-    http_syntheses: int = 2
+    http_syntheses: int = 1
     http_wait: float = 60.0
 
 

@@ -166,7 +166,9 @@ class HttpApi:
             data = await asyncio.wait_for(request.read(), self.settings.limits.read_timeout)
             speech = parse_speech_request(parse_json(data), self.voices, service.settings.max_text_chars)
         except asyncio.TimeoutError:
-            return self._refuse(service, HttpError(408, "the body did not arrive in time", code="timeout"))
+            response = self._refuse(service, HttpError(408, "the body did not arrive in time", code="timeout"))
+            response.force_close()  # the rest of the body is not worth waiting for
+            return response
         except web.HTTPRequestEntityTooLarge as error:
             return self._refuse(service, HttpError(413, error.text or "body too large", code="too-large"))
         except HttpError as error:
@@ -326,8 +328,11 @@ async def start_http(service: Any, host: str, port: int, settings: HttpSettings 
     settings = settings or HttpSettings()
     api = HttpApi(service, settings)
     # keepalive_timeout doubles as the header timeout: aiohttp closes a
-    # connection that has not sent a whole request within it.
-    options = {"access_log": None, "keepalive_timeout": settings.limits.read_timeout}
+    # connection that has not sent a whole request within it. lingering_time:
+    # how long the unread rest of a refused body is drained before closing
+    # (aiohttp's 10 s would keep a slow client's descriptor that long).
+    options = {"access_log": None, "keepalive_timeout": settings.limits.read_timeout,
+               "lingering_time": min(1.0, settings.limits.read_timeout)}
     # handler_cancellation: a client that hangs up stops its synthesis (and
     # its wait for a slot) at once, not at the next write.
     runner = web.AppRunner(api.app, shutdown_timeout=SHUTDOWN_GRACE, handler_cancellation=True, **options)
