@@ -54,8 +54,8 @@ async def test_describe_lists_every_voice_with_language(server):
     assert voices["hf_alpha"]["languages"] == ["hi_IN"]
     assert voices["if_sara"]["languages"] == ["it_IT"]
     assert voices["pf_dora"]["languages"] == ["pt_BR"]
-    assert voices["af_heart"]["description"] == "Heart — American English, female (espeak-ng G2P)"
-    assert voices["am_adam"]["description"] == "Adam — American English, male (espeak-ng G2P)"
+    assert voices["af_heart"]["description"] == "Heart — American English, female"
+    assert voices["am_adam"]["description"] == "Adam — American English, male"
     assert voices["ff_siwis"]["description"] == "Siwis — French, female"
     assert all(v["installed"] for v in voices.values())
 
@@ -154,11 +154,13 @@ async def test_default_unknown_and_language_voice(server):
     assert still_there.types == ["info"]
 
 
-async def test_empty_text_gives_empty_audio(server):
+async def test_empty_text_gives_a_short_silence(server):
+    """Home Assistant cannot play a stream without chunks (issue 12)."""
     async with server.client() as client:
         for text in ("", "   \n "):
             reply = await synthesize(client, text)
-            assert reply.types == ["audio-start", "audio-stop"]
+            assert reply.types[0] == "audio-start" and reply.types[-1] == "audio-stop"
+            assert reply.pcm and not any(reply.pcm)
 
 
 async def test_empty_data_and_unknown_events_are_ignored(server):

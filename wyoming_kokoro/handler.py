@@ -6,8 +6,20 @@
 - synthesize-start / -chunk* / synthesize (ignored) / -stop -> one
   audio-start, chunks as clauses complete, one audio-stop, then
   synthesize-stopped. One audio format for the whole stream.
+- Every audio-start is closed by an audio-stop, whatever ends the audio:
+  its end, a failure, text over the limit, a second synthesize-start, a
+  client that half-closes, a server shutdown. When audio was cut short an
+  `error` event comes first, saying why. Text with nothing to say gives a
+  short silence, never an empty stream (Home Assistant cannot play one).
+- Replies come in request order: a synthesis, its error, synthesize-stopped
+  are written by one chain of jobs per connection.
 - Bad requests get an `error` event and the connection keeps working;
   events with empty data and unknown events are ignored, never fatal.
+- A connection that makes no progress in either direction is closed: no
+  complete event read and no event written for `idle_timeout` (a client
+  that opens a stream and goes silent), or one event that cannot be
+  written for `write_timeout` (a client that never reads). Its slot is
+  freed and its synthesis cancelled.
 - When the client goes away its synthesis is cancelled, and with it every
   model call not yet started.
 """
@@ -35,7 +47,6 @@ from .admission import Admission
 from .chunk import Chunker
 from .engine import Engine, Utterance
 from .metrics import API_WYOMING, Metrics
-from .phonemize import get_g2p
 from .protocol import Limits, ProtocolError, read_event
 from .resample import OutputChunker
 from .voices import Voice
@@ -43,6 +54,15 @@ from .voices import Voice
 _LOGGER = logging.getLogger(__name__)
 
 ATTRIBUTION = Attribution(name="hexgrad", url="https://huggingface.co/hexgrad/Kokoro-82M")
+
+SILENCE_SECONDS = 0.1
+"""Audio sent for text with nothing to say: Home Assistant turns a stream
+without chunks into a 44-byte WAV, an mp3 error or an ffmpeg failure."""
+
+CLOSE_GRACE = 1.0
+"""Seconds an ending connection may spend writing its last events (error,
+audio-stop) before the socket is dropped: a client that does not read must
+not hold a shutdown, or its slot, for longer."""
 
 
 class RequestError(Exception):
@@ -63,6 +83,7 @@ class ServiceSettings:
     max_text_chars: int
     max_connections: int = 32
     idle_timeout: float = 300.0
+    write_timeout: float = 30.0
     allowed_clients: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     limits: Limits = field(default_factory=Limits)
     output_rate: int = SAMPLE_RATE
@@ -71,14 +92,9 @@ class ServiceSettings:
     http_wait: float = 60.0
 
 
-def _voice_description(voice: Voice) -> str:
-    """Say so when an English voice runs on the espeak-ng fallback G2P."""
-    if voice.language.espeak.startswith("en") and get_g2p(voice.language.espeak).name != "misaki":
-        return f"{voice.description} (espeak-ng G2P)"
-    return voice.description
-
-
 def build_info(voices: Mapping[str, Voice], streaming: bool) -> Info:
+    """The describe answer. Voice descriptions are what Home Assistant shows
+    in its voice picker: name, language, gender; no implementation detail."""
     return Info(tts=[TtsProgram(
         name="kokoro",
         description="Kokoro-82M neural text to speech",
@@ -86,7 +102,7 @@ def build_info(voices: Mapping[str, Voice], streaming: bool) -> Info:
         installed=True,
         version=__version__,
         voices=[
-            TtsVoice(name=v.name, description=_voice_description(v), attribution=ATTRIBUTION,
+            TtsVoice(name=v.name, description=v.description, attribution=ATTRIBUTION,
                      installed=True, version=None, languages=[v.language.wyoming])
             for v in voices.values()
         ],
@@ -101,6 +117,8 @@ class Service:
         self.engine = engine
         self.settings = settings
         self.connections = 0
+        self.stopping = False
+        """Set on shutdown: new connections are refused."""
         self._info_event = build_info(engine.voices, settings.streaming).event()
         self.metrics = Metrics()
         self.admission = Admission(settings.max_syntheses, settings.http_syntheses, settings.http_wait)
@@ -128,7 +146,8 @@ class Service:
             except ValueError as error:
                 raise RequestError("bad-voice", str(error)) from None
             except KeyError:
-                raise RequestError("unknown-voice", f"unknown voice {name!r}; see the voices in describe") from None
+                raise RequestError("unknown-voice",
+                                   f"unknown voice {name[:100]!r}; see the voices in describe") from None
         language = voice.get("language")
         if isinstance(language, str) and language:
             wanted = language.replace("-", "_").lower()
@@ -138,7 +157,7 @@ class Service:
                 code = candidate.language.wyoming.lower()
                 if code == wanted or code.split("_")[0] == wanted:
                     return candidate
-            raise RequestError("unknown-language", f"no voice for language {language!r}")
+            raise RequestError("unknown-language", f"no voice for language {language[:100]!r}")
         return voices[self.settings.default_voice]
 
 
@@ -151,6 +170,37 @@ def _text_of(data: dict[str, Any]) -> str:
     return text
 
 
+class _Job:
+    """One reply of a connection, written in request order.
+
+    A job speaks an utterance (audio-start, chunks, audio-stop) and/or
+    writes events after it (an error, synthesize-stopped). `abort` ends
+    its audio early with a reason; the job itself writes the error and the
+    audio-stop, so nothing of a later job can come between them.
+    """
+
+    def __init__(self, utterance: Utterance | None = None, *, error: RequestError | None = None,
+                 after: Event | None = None) -> None:
+        self.utterance = utterance
+        self.reason = error
+        """Why the audio ended early (or, without an utterance, the error to send)."""
+        self.after: list[Event] = [after] if after is not None else []
+        self.task: asyncio.Task | None = None
+        self.pump: asyncio.Task | None = None
+        self.started = time.monotonic()
+
+    def abort(self, reason: RequestError) -> None:
+        """End this job's audio now; the first reason given is the one sent."""
+        if self.reason is None:
+            self.reason = reason
+        if self.pump is not None:
+            self.pump.cancel()
+
+    @property
+    def done(self) -> bool:
+        return self.task is not None and self.task.done()
+
+
 class KokoroEventHandler(AsyncEventHandler):
     """One client connection."""
 
@@ -158,20 +208,52 @@ class KokoroEventHandler(AsyncEventHandler):
         super().__init__(*args, **kwargs)
         self.service = service
         self._stream: Utterance | None = None
-        self._stream_task: asyncio.Task | None = None
+        self._stream_job: _Job | None = None
         self._stream_chars = 0
         self._rejected_stream = False
-        self._tail: asyncio.Task | None = None  # last synthesis task, for ordering
-        self.idle_timeout: float | None = service.settings.idle_timeout
+        self._jobs: list[_Job] = []
+        """Unfinished jobs, oldest first; each starts when the one before ends."""
+        settings = service.settings
+        self.idle_timeout: float | None = settings.idle_timeout
         """None for standard input, which its parent process owns."""
+        self.write_timeout: float | None = settings.write_timeout
+        self._progress = time.monotonic()
+        """When an event was last read completely or written completely."""
+        self._dropped = False
 
+    # -- writing ----------------------------------------------------------------
     async def write_event(self, event: Event) -> None:
-        """Every event out passes here: count errors and audio streams for /metrics."""
+        """Every event out passes here: counted for /metrics, and bounded in
+        time, so a client that stops reading cannot hold its slot."""
         self.service.metrics.wyoming_event(self, event)
-        await super().write_event(event)
+        if self.writer.is_closing():
+            raise ConnectionResetError("connection closed")
+        # A timer, not asyncio.wait_for: on Python < 3.12 wait_for can swallow
+        # the cancellation of a job that is aborted while it writes.
+        timer = None
+        if self.write_timeout is not None:
+            timer = asyncio.get_running_loop().call_later(self.write_timeout, self._stalled)
+        try:
+            await super().write_event(event)
+        finally:
+            if timer is not None:
+                timer.cancel()
+        if self._dropped:
+            raise ConnectionResetError("client stopped reading")
+        self._progress = time.monotonic()
 
+    def _stalled(self) -> None:
+        _LOGGER.info("Dropping %s: it read nothing for %.0f s", self._peer(), self.write_timeout)
+        self._drop()
+
+    def _drop(self) -> None:
+        """Close at once, discarding what the client did not read."""
+        self._dropped = True
+        self.writer.transport.abort()
+
+    # -- reading ----------------------------------------------------------------
     async def run(self) -> None:
-        """Read events with size limits, an idle timeout and admission control.
+        """Read events with size limits, progress timeouts and admission control.
 
         Replaces wyoming's loop, which trusts sizes sent by the peer and
         drops the client on the first bad line.
@@ -179,11 +261,9 @@ class KokoroEventHandler(AsyncEventHandler):
         refusal = self._admission()
         if refusal is not None:
             _LOGGER.warning("Refused %s: %s", self._peer(), refusal.text)
-            try:
-                await self.write_event(Error(text=refusal.text, code=refusal.code).event())
-            except ConnectionError:
-                pass
-            self.writer.close()
+            with contextlib.suppress(ConnectionError, OSError):
+                await _within(self.write_event(Error(text=refusal.text, code=refusal.code).event()), CLOSE_GRACE)
+            await self._close()
             return
         self.service.connections += 1
         try:
@@ -192,34 +272,53 @@ class KokoroEventHandler(AsyncEventHandler):
             self.service.connections -= 1
             self.service.metrics.wyoming_closed(self)
             await self.disconnect()
-            self.writer.close()
+            await self._close()
 
     async def _read_loop(self) -> None:
-        settings = self.service.settings
-        while True:
-            try:
-                event = await asyncio.wait_for(read_event(self.reader, settings.limits), self.idle_timeout)
-            except asyncio.TimeoutError:
-                if self._busy():
-                    continue
-                _LOGGER.info("Closing idle connection from %s", self._peer())
-                return
-            except ProtocolError as error:
-                _LOGGER.info("Bad event from %s: %s", self._peer(), error.text)
+        limits = self.service.settings.limits
+        reading: asyncio.Task | None = None
+        try:
+            while True:
+                if reading is None:
+                    # One read task per event, never cancelled half-way: a
+                    # timeout must not lose the half of a frame already read.
+                    reading = asyncio.create_task(read_event(self.reader, limits))
+                wait = None if self.idle_timeout is None else self._progress + self.idle_timeout - time.monotonic()
+                if wait is not None and wait <= 0:
+                    _LOGGER.info("Closing connection from %s: nothing read or written for %.0f s",
+                                 self._peer(), self.idle_timeout)
+                    await self._end_jobs(RequestError("timeout", f"no progress for {self.idle_timeout:.0f} s"))
+                    return
+                done, _ = await asyncio.wait({reading}, timeout=wait)
+                if not done:
+                    continue  # progress may have been made by writes meanwhile
+                task, reading = reading, None
                 try:
-                    await self.write_event(Error(text=error.text, code=error.code).event())
-                except ConnectionError:
+                    event = task.result()
+                except ProtocolError as error:
+                    _LOGGER.info("Bad event from %s: %s", self._peer(), error.text)
+                    self._enqueue(_Job(error=RequestError(error.code, error.text)))
+                    if error.fatal:  # the stream cannot be resynchronised: end every reply, close
+                        await self._end_jobs(RequestError(error.code, error.text))
+                        return
+                    continue
+                if event is None:
+                    await self._end_jobs(RequestError(
+                        "cancelled", "the client closed its side of the connection; synthesis cancelled"))
                     return
-                if error.fatal:
+                self._progress = time.monotonic()
+                if not await self.handle_event(event):
                     return
-                continue
-            except (ConnectionError, OSError):
-                return
-            if event is None or not await self.handle_event(event):
-                return
+        except (ConnectionError, OSError):
+            return
+        finally:
+            if reading is not None:
+                reading.cancel()
+                await asyncio.gather(reading, return_exceptions=True)
 
     def _busy(self) -> bool:
-        return self._tail is not None and not self._tail.done()
+        """Whether a reply of this connection is still being produced."""
+        return any(not job.done for job in self._jobs)
 
     def _peer(self) -> str:
         peer = self.writer.get_extra_info("peername")
@@ -228,6 +327,8 @@ class KokoroEventHandler(AsyncEventHandler):
     def _admission(self) -> RequestError | None:
         """Why this connection must be refused (None: welcome)."""
         settings = self.service.settings
+        if self.service.stopping:
+            return RequestError("busy", "the server is stopping")
         peer = self.writer.get_extra_info("peername")
         if settings.allowed_clients and isinstance(peer, tuple):
             try:
@@ -242,6 +343,7 @@ class KokoroEventHandler(AsyncEventHandler):
             return RequestError("busy", f"server busy: {settings.max_connections} connections open")
         return None
 
+    # -- events -----------------------------------------------------------------
     async def handle_event(self, event: Event) -> bool:
         if not isinstance(event.data, dict):
             event.data = {}
@@ -249,12 +351,12 @@ class KokoroEventHandler(AsyncEventHandler):
             await self._dispatch(event)
         except RequestError as error:
             _LOGGER.info("Rejected %s: %s", event.type, error.text)
-            await self.write_event(Error(text=error.text, code=error.code).event())
+            self._enqueue(_Job(error=error))
         except (ConnectionError, asyncio.CancelledError):
             raise
         except Exception as error:  # noqa: BLE001 - one bad request must not kill the server
             _LOGGER.exception("Failed to handle %s", event.type)
-            await self.write_event(Error(text=f"internal error: {error}", code="internal").event())
+            self._enqueue(_Job(error=RequestError("internal", f"internal error: {error}")))
         return True
 
     async def _dispatch(self, event: Event) -> None:
@@ -279,13 +381,19 @@ class KokoroEventHandler(AsyncEventHandler):
         self._check_length(len(text))
         voice = self.service.resolve_voice(data.get("voice"))
         utterance = self.service.engine.utterance(voice, self.service.settings.speed)
-        self._speak(utterance, text=text)
+        self._enqueue(_Job(utterance), text=text)
 
     # -- streaming ------------------------------------------------------------
     async def _start_stream(self, data: dict[str, Any]) -> None:
         if self._stream is not None:
-            await self._abort_stream()
-            raise RequestError("bad-request", "synthesize-start while a stream is open; the old stream was dropped")
+            # The client abandoned its stream without synthesize-stop: speak
+            # what it sent (nothing is lost), close it, then say so.
+            job = self._stream_job
+            await self._finish_stream()
+            if job is not None:
+                job.after.append(Error(text="synthesize-start while a stream was open: the open stream was "
+                                            "ended as if synthesize-stop had been sent",
+                                       code="bad-request").event())
         self._rejected_stream = False
         try:
             voice = self.service.resolve_voice(data.get("voice"))
@@ -294,7 +402,7 @@ class KokoroEventHandler(AsyncEventHandler):
             raise
         self._stream = self.service.engine.utterance(voice, self.service.settings.speed)
         self._stream_chars = 0
-        self._stream_task = self._speak(self._stream, text=None)
+        self._stream_job = self._enqueue(_Job(self._stream), text=None)
 
     async def _stream_chunk(self, data: dict[str, Any]) -> None:
         if self._stream is None:
@@ -302,13 +410,16 @@ class KokoroEventHandler(AsyncEventHandler):
                 _LOGGER.debug("synthesize-chunk outside a stream: ignored")
             return
         text = _text_of(data)
-        self._stream_chars += len(text)
         try:
-            self._check_length(self._stream_chars)
-        except RequestError:
-            await self._abort_stream()
+            self._check_length(self._stream_chars + len(text))
+        except RequestError as error:
+            _LOGGER.info("Rejected synthesize-chunk: %s", error.text)
+            if self._stream_job is not None:
+                self._stream_job.abort(error)  # it writes the error and closes the audio
+            self._stream, self._stream_job = None, None
             self._rejected_stream = True
-            raise
+            return
+        self._stream_chars += len(text)
         await self._stream.add_text(text)
 
     async def _stop_stream(self) -> None:
@@ -317,91 +428,191 @@ class KokoroEventHandler(AsyncEventHandler):
                 self._rejected_stream = False
             else:
                 _LOGGER.debug("synthesize-stop without a stream")
-            await self.write_event(SynthesizeStopped().event())
+            self._enqueue(_Job(after=SynthesizeStopped().event()))
             return
-        stream, task = self._stream, self._stream_task
-        self._stream, self._stream_task = None, None
-        await stream.finish()
-        if task is not None:
-            await task
-        await self.write_event(SynthesizeStopped().event())
+        job = self._stream_job
+        await self._finish_stream()
+        if job is not None:
+            job.after.append(SynthesizeStopped().event())
 
-    async def _abort_stream(self) -> None:
-        task = self._stream_task
-        self._stream, self._stream_task = None, None
-        if task is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+    async def _finish_stream(self) -> None:
+        """No more text for the open stream; its job ends it once spoken."""
+        stream = self._stream
+        self._stream, self._stream_job = None, None
+        if stream is not None:
+            await stream.finish()
 
-    # -- output ---------------------------------------------------------------
-    def _speak(self, utterance: Utterance, *, text: str | None) -> asyncio.Task:
-        """Run one utterance as a task, after the connection's previous one.
+    # -- jobs -----------------------------------------------------------------
+    def _enqueue(self, job: _Job, *, text: str | None = None) -> _Job:
+        """Run a job as a task, after the connection's previous one.
 
         Never awaited inline: the connection keeps reading events, so a
         disconnect is noticed (and the work cancelled) at once, and describe
         is answered meanwhile. text=None: the text is streamed in separately.
         """
-        task = asyncio.create_task(self._speak_after(self._tail, utterance, text), name="kokoro-speak")
-        self._tail = task
-        return task
+        previous = self._jobs[-1] if self._jobs else None
+        self._jobs.append(job)
+        job.task = asyncio.create_task(self._run_job(job, previous, text), name="kokoro-speak")
+        job.task.add_done_callback(lambda _: self._jobs.remove(job) if job in self._jobs else None)
+        return job
 
-    async def _speak_after(self, previous: asyncio.Task | None, utterance: Utterance, text: str | None) -> None:
-        if previous is not None and not previous.done():
-            await asyncio.gather(previous, return_exceptions=True)
+    async def _run_job(self, job: _Job, previous: _Job | None, text: str | None) -> None:
+        if previous is not None and previous.task is not None and not previous.task.done():
+            await asyncio.gather(previous.task, return_exceptions=True)
+        outcome = "done"
         try:
-            if text is not None:
-                await utterance.add_text(text, streamed=False)
-                await utterance.finish()
-            async with self.service.admission.slot(API_WYOMING):
-                await self._write_audio(utterance)
+            if job.utterance is not None:
+                async with self.service.admission.slot(API_WYOMING):
+                    outcome = await self._speak(job, text)
+            elif job.reason is not None:
+                await self.write_event(Error(text=job.reason.text, code=job.reason.code).event())
+            for event in job.after:
+                await self.write_event(event)
         except ConnectionError:
-            _LOGGER.debug("Client went away during synthesis")
+            outcome = "cancelled: client went away"
+        except asyncio.CancelledError:
+            outcome = "cancelled: client went away"
+            raise
+        finally:
+            if job.utterance is not None:
+                self._log_request(job, outcome)
 
-    async def _write_audio(self, utterance: Utterance) -> None:
-        started = time.monotonic()
+    async def _speak(self, job: _Job, text: str | None) -> str:
+        """Audio of one utterance, always closed by audio-stop; the outcome for the log."""
+        utterance = job.utterance
+        assert utterance is not None
         chunker = OutputChunker(self.service.settings.samples_per_chunk, self.service.settings.output_rate)
         fmt = {"rate": chunker.rate, "width": SAMPLE_WIDTH, "channels": CHANNELS}
+        if job.reason is not None:  # aborted before its turn came: no audio was opened
+            await self.write_event(Error(text=job.reason.text, code=job.reason.code).event())
+            return f"aborted: {job.reason.code}"
+        job.started = time.monotonic()
         await self.write_event(AudioStart(**fmt).event())
+        job.pump = asyncio.create_task(self._pump(utterance, text, chunker, fmt))
+        if job.reason is not None:  # aborted while audio-start was being written
+            job.pump.cancel()
         try:
-            # aclosing: if writing fails (client gone), the generator's cleanup
-            # must run now, cancelling queued model calls, not at GC time.
-            async with contextlib.aclosing(utterance.audio()) as pieces:
-                async for piece in pieces:
-                    for chunk in chunker.feed_audio(piece):
-                        await self._write_chunk(chunker, chunk, fmt)
-            for chunk in chunker.flush():
-                await self._write_chunk(chunker, chunk, fmt)
-        except (ConnectionError, asyncio.CancelledError):
+            await asyncio.wait({job.pump})
+        except asyncio.CancelledError:  # the client went away: nobody to tell
+            job.pump.cancel()
             raise
-        except RequestError as error:
+        error: RequestError | None = None
+        outcome = "done"
+        if job.pump.cancelled():
+            error = job.reason or RequestError("cancelled", "synthesis cancelled")
+            outcome = f"aborted: {error.code}"
+        elif isinstance(job.pump.exception(), ConnectionError):
+            raise job.pump.exception()
+        elif isinstance(job.pump.exception(), RequestError):
+            error = job.pump.exception()
+            outcome = f"failed: {error.code}"
+        elif job.pump.exception() is not None:
+            exc = job.pump.exception()
+            _LOGGER.error("Synthesis failed", exc_info=exc)
+            error = RequestError("synthesis-failed", f"synthesis failed: {exc}")
+            outcome = "failed: synthesis-failed"
+        if error is not None:
             await self.write_event(Error(text=error.text, code=error.code).event())
-        except Exception as error:  # noqa: BLE001 - the model or G2P failed for this text
-            _LOGGER.exception("Synthesis failed")
-            await self.write_event(Error(text=f"synthesis failed: {error}", code="synthesis-failed").event())
         await self.write_event(AudioStop(timestamp=chunker.timestamp_ms()).event())
-        self._log_request(utterance, started)
+        if error is None:
+            self.service.metrics.observe(API_WYOMING, *self._ttfa_rtf(job), utterance.audio_seconds)
+        return outcome
+
+    async def _pump(self, utterance: Utterance, text: str | None, chunker: OutputChunker,
+                    fmt: dict[str, int]) -> None:
+        if text is not None:
+            await utterance.add_text(text, streamed=False)
+            await utterance.finish()
+        # aclosing: if writing fails (client gone), the generator's cleanup
+        # must run now, cancelling queued model calls, not at GC time.
+        async with contextlib.aclosing(utterance.audio()) as pieces:
+            async for piece in pieces:
+                for chunk in chunker.feed_audio(piece):
+                    await self._write_chunk(chunker, chunk, fmt)
+        tail = chunker.flush()
+        if not tail and chunker.samples_sent == 0:  # nothing to say: a short silence
+            tail = chunker.feed(bytes(int(SILENCE_SECONDS * chunker.rate) * SAMPLE_WIDTH)) + chunker.flush()
+        for chunk in tail:
+            await self._write_chunk(chunker, chunk, fmt)
 
     async def _write_chunk(self, chunker: Chunker, chunk: bytes, fmt: dict[str, int]) -> None:
         await self.write_event(AudioChunk(audio=chunk, timestamp=chunker.timestamp_ms(), **fmt).event())
         chunker.sent(chunk)
 
-    def _log_request(self, utterance: Utterance, started: float) -> None:
-        ttfa = (utterance.first_audio_at - started) if utterance.first_audio_at else float("nan")
+    @staticmethod
+    def _ttfa_rtf(job: _Job) -> tuple[float, float]:
+        """Time to first audio and real-time factor; NaN where there was no audio."""
+        utterance = job.utterance
+        assert utterance is not None
+        ttfa = utterance.first_audio_at - job.started if utterance.first_audio_at else float("nan")
         rtf = utterance.model_seconds / utterance.audio_seconds if utterance.audio_seconds else float("nan")
-        _LOGGER.info("voice=%s chars=%d segments=%d audio=%.2fs ttfa=%.3fs first_call=%.3fs "
-                     "model=%.3fs wall=%.3fs rtf=%.3f", utterance.voice.name, utterance.text_chars,
-                     utterance.segments, utterance.audio_seconds, ttfa, utterance.first_model_seconds,
-                     utterance.model_seconds, time.monotonic() - started, rtf)
-        self.service.metrics.observe(API_WYOMING, ttfa, rtf, utterance.audio_seconds)
+        return ttfa, rtf
+
+    def _log_request(self, job: _Job, outcome: str) -> None:
+        """One line per request, however it ended."""
+        utterance = job.utterance
+        assert utterance is not None
+        ttfa, rtf = self._ttfa_rtf(job)
+        _LOGGER.info("voice=%s chars=%d segments=%d audio=%.2fs ttfa=%s first_call=%.3fs "
+                     "model=%.3fs wall=%.3fs rtf=%s outcome=%s", utterance.voice.name, utterance.text_chars,
+                     utterance.segments, utterance.audio_seconds, _seconds(ttfa), utterance.first_model_seconds,
+                     utterance.model_seconds, time.monotonic() - job.started,
+                     "-" if rtf != rtf else f"{rtf:.3f}", outcome)
 
     def _check_length(self, chars: int) -> None:
         limit = self.service.settings.max_text_chars
         if chars > limit:
             raise RequestError("text-too-long", f"text of {chars} characters is over the limit of {limit}")
 
+    # -- ending -----------------------------------------------------------------
+    async def _end_jobs(self, reason: RequestError, grace: float = CLOSE_GRACE) -> None:
+        """Abort every reply still due, give them `grace` seconds to write
+        their error and audio-stop, then cancel what is left."""
+        if self._stream is not None:
+            self._stream, self._stream_job = None, None
+        jobs = list(self._jobs)
+        for job in jobs:
+            job.abort(reason)
+        tasks = [job.task for job in jobs if job.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=grace)
+        for task in tasks:
+            task.cancel()
+
+    async def stop(self) -> None:
+        """Server shutdown: every open audio stream ends with an error and
+        audio-stop (within CLOSE_GRACE), then the connection closes."""
+        await self._end_jobs(RequestError("shutting-down", "the server is stopping"))
+        self.reader.feed_eof()
+        await self._close()
+
+    async def _close(self) -> None:
+        """Close the socket; drop it if the client does not take the last bytes."""
+        self.writer.close()
+        with contextlib.suppress(ConnectionError, OSError):
+            if not await _within(self.writer.wait_closed(), CLOSE_GRACE):
+                self._drop()
+
     async def disconnect(self) -> None:
         """The client went away: cancel its synthesis and pending model calls."""
-        for task in (self._stream_task, self._tail):
-            if task is not None and not task.done():
-                task.cancel()
-        self._stream = None
+        self._stream, self._stream_job = None, None
+        for job in list(self._jobs):
+            if job.task is not None and not job.task.done():
+                job.task.cancel()
+
+
+async def _within(awaitable: Any, seconds: float) -> bool:
+    """Await for at most `seconds`; False (and cancelled) if it took longer.
+    (asyncio.wait_for can swallow a cancellation on Python < 3.12.)"""
+    task = asyncio.ensure_future(awaitable)
+    done, _ = await asyncio.wait({task}, timeout=seconds)
+    if not done:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return False
+    task.result()
+    return True
+
+
+def _seconds(value: float) -> str:
+    return "-" if value != value else f"{value:.3f}s"

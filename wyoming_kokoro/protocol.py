@@ -54,17 +54,37 @@ def _json(raw: bytes, what: str, *, fatal: bool) -> Any:
         raise ProtocolError("bad-event", f"{what} is not valid JSON", fatal=fatal) from None
 
 
+async def _read_line(reader: asyncio.StreamReader, max_bytes: int) -> bytes | None:
+    """One header line of at most `max_bytes`, None at end of stream.
+
+    The reader's own buffer limit (64 KiB unless its server chose another)
+    is not ours: a longer limit is reached by taking the buffer in pieces,
+    a shorter one is checked on the line, so `limits.max_line_bytes` is
+    what holds either way.
+    """
+    line = b""
+    while True:
+        try:
+            line += await reader.readuntil(b"\n")
+        except asyncio.IncompleteReadError as error:
+            if not (line + error.partial).strip():
+                return None
+            raise ProtocolError("bad-event", "connection closed inside an event header", fatal=True) from None
+        except asyncio.LimitOverrunError as error:
+            if len(line) + error.consumed > max_bytes:
+                raise ProtocolError("too-large", f"event header over {max_bytes} bytes", fatal=True) from None
+            line += await reader.readexactly(error.consumed)
+            continue
+        if len(line) > max_bytes:
+            raise ProtocolError("too-large", f"event header over {max_bytes} bytes", fatal=True)
+        return line
+
+
 async def read_event(reader: asyncio.StreamReader, limits: Limits) -> Event | None:
     """The next event, None at end of stream, or ProtocolError."""
-    try:
-        line = await reader.readuntil(b"\n")
-    except asyncio.IncompleteReadError as error:
-        if not error.partial.strip():
-            return None
-        raise ProtocolError("bad-event", "connection closed inside an event header", fatal=True) from None
-    except asyncio.LimitOverrunError:
-        raise ProtocolError("too-large", f"event header over {limits.max_line_bytes} bytes",
-                            fatal=True) from None
+    line = await _read_line(reader, limits.max_line_bytes)
+    if line is None:
+        return None
     if not line.strip():
         raise ProtocolError("bad-event", "empty event line", fatal=False)
     header = _json(line, "event header", fatal=False)
