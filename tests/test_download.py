@@ -609,3 +609,43 @@ async def test_download_reports_progress_in_log(server, payload, tmp_path, caplo
     assert len(lines) >= 2
     assert lines[-1].startswith(f"Downloaded {MODEL}") and "100.0%" in lines[-1]
 
+
+
+# --------------------------------------------------------------------------
+# Two processes, one directory (issue: both appended into NAME.part)
+# --------------------------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_second_downloader_waits_and_uses_the_first_ones_file(server, payload, tmp_path):
+    server.files = {MODEL: payload}
+    dest = tmp_path / MODEL
+    async with download.DownloadLock(dest):  # another process is downloading
+        waiter = asyncio.create_task(download_file(f"{server.url}/{MODEL}", dest, sha(payload), **FAST))
+        await asyncio.sleep(0.3)
+        assert not waiter.done() and server.hits(MODEL) == []
+        assert not dest.with_name(MODEL + ".part").exists()  # it never touched the .part
+        dest.write_bytes(payload)  # ... which then finished
+    assert await asyncio.wait_for(waiter, 10) == dest
+    assert server.hits(MODEL) == [] and dest.read_bytes() == payload
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MODEL]  # no lock file left
+
+
+@pytest.mark.asyncio
+async def test_concurrent_downloads_of_one_file_fetch_it_once(server, payload, tmp_path):
+    server.files = {MODEL: payload}
+    dest = tmp_path / MODEL
+    results = await asyncio.gather(*(download_file(f"{server.url}/{MODEL}", dest, sha(payload), **FAST)
+                                     for _ in range(3)))
+    assert results == [dest] * 3 and dest.read_bytes() == payload
+    assert len(server.hits(MODEL)) == 1
+
+
+@pytest.mark.asyncio
+async def test_lock_is_released_when_its_holder_fails(server, tmp_path):
+    server.files = {}
+    dest = tmp_path / MODEL
+    with pytest.raises(DownloadError, match="404"):
+        await download_file(f"{server.url}/{MODEL}", dest, None, **FAST)
+    async with download.DownloadLock(dest) as lock:  # free again at once
+        assert not lock.waited

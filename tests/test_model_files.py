@@ -99,10 +99,55 @@ def test_variant_picks_the_file_and_download_dir(release, tmp_path, model_dir):
     assert voices == model_dir / "voices-v1.0.bin" and hits == ["kokoro-v1.0.int8.onnx"]
 
 
-def test_downloads_off_names_the_file(tmp_path):
-    config = validate({"data_dirs": [str(tmp_path)], "download": {"enabled": False}})
-    with pytest.raises(ConfigError, match="kokoro-v1.0.onnx not found .* downloads are off"):
+def assert_names_every_way_out(message: str, directory, *names: str) -> None:
+    assert "\n" not in message
+    for name in names:
+        assert name in message
+    assert f"Put {'them' if len(names) > 1 else 'it'} in {directory}" in message
+    assert "--model/--voices" in message and "--download-url-base" in message
+
+
+def test_downloads_off_names_every_missing_file_and_the_ways_out(tmp_path):
+    share, data = tmp_path / "share", tmp_path / "data"
+    config = validate({"data_dirs": [str(share), str(data)], "download": {"enabled": False, "dir": str(data)}})
+    with pytest.raises(ConfigError, match="downloads are off") as error:
         locate_model_files(config)
+    assert_names_every_way_out(str(error.value), share, "kokoro-v1.0.onnx", "voices-v1.0.bin")
+    (data / "voices-v1.0.bin").parent.mkdir()
+    (data / "voices-v1.0.bin").write_bytes(b"x")  # only the model is missing now
+    with pytest.raises(ConfigError) as error:
+        locate_model_files(config)
+    assert_names_every_way_out(str(error.value), share, "kokoro-v1.0.onnx")
+    assert "voices-v1.0.bin" not in str(error.value)
+
+
+def test_local_files_only_never_touches_the_network(release, tmp_path):
+    url, _, hits = release
+    result = subprocess.run([sys.executable, "-m", "wyoming_kokoro", "--data-dir", str(tmp_path),
+                             "--download-url-base", url, "--local-files-only"],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and hits == []
+    assert_names_every_way_out(result.stderr.strip(), tmp_path, "kokoro-v1.0.onnx", "voices-v1.0.bin")
+
+
+def test_no_network_fails_at_once_naming_every_file(tmp_path, monkeypatch):
+    """A name that does not resolve is no network: no retries with back-off, and
+    the message names both files, not the first one now and the next one later."""
+    import socket
+
+    def no_dns(*args, **kwargs):
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", no_dns)
+    sleeps = []
+    monkeypatch.setattr(download.asyncio, "sleep", lambda s: sleeps.append(s))
+    config = validate({"data_dirs": [str(tmp_path / "share"), str(tmp_path / "data")],
+                       "download": {"url_base": "https://models.example/kokoro", "dir": str(tmp_path / "data")}})
+    with pytest.raises(ConfigError, match="cannot resolve models.example") as error:
+        locate_model_files(config)
+    assert sleeps == []
+    assert_names_every_way_out(str(error.value), tmp_path / "share", "kokoro-v1.0.onnx", "voices-v1.0.bin")
+    assert not list((tmp_path / "data").glob("*")) if (tmp_path / "data").exists() else True
 
 
 def test_cli_404_is_one_line_exit_2(release, tmp_path):

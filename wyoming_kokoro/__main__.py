@@ -68,6 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "(default: the first --data-dir)")
     parser.add_argument("--download-url-base", metavar="URL", help="download from this mirror instead of "
                         "the kokoro-onnx release")
+    parser.add_argument("--local-files-only", action="store_true", help="never download: use the files "
+                        "found in the data dirs (or --model/--voices), else stop naming what is missing")
     parser.add_argument("--voice", help="default voice (default: af_heart)")
     parser.add_argument("--speed", type=float, help="speaking rate, 0.5-2.0 (default: 1.0)")
     parser.add_argument("--no-streaming", action="store_true", help="do not advertise streaming")
@@ -111,6 +113,8 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
     if args.download_dir is not None or args.download_url_base is not None:
         overrides["download"] = {k: v for k, v in (("dir", args.download_dir and str(args.download_dir)),
                                                     ("url_base", args.download_url_base)) if v is not None}
+    if args.local_files_only:
+        overrides.setdefault("download", {})["enabled"] = False
     if args.voices is not None:
         overrides["voices"] = str(args.voices)
     return validate(merge(raw, overrides), source)

@@ -13,7 +13,14 @@ to keep working afterwards when the internet is down. So:
   ``.part`` is picked up). A server that ignores the range (``200``) or
   rejects it (``416``) makes us start over rather than splice bad bytes.
 * Every read has a timeout, so a server that stalls ends in a retry and
-  finally in a :class:`DownloadError`, never in a hang.
+  finally in a :class:`DownloadError`, never in a hang. No network at all (a
+  name that does not resolve, no route) fails at once with ``offline`` set:
+  retrying with back-off would only delay the message that says what to do.
+* Two processes sharing a directory (two servers on one volume) do not write
+  into the same ``NAME.part``: a lock file ``.NAME.lock`` is held for the
+  whole download; the second process waits, then uses the first one's file.
+* Progress also beats the start-up heartbeat (see :mod:`.heartbeat`), so the
+  container health check passes while a download moves.
 * A finished file is verified before it is accepted, then moved into place
   with an atomic :func:`os.replace`: the final name only ever holds a whole,
   verified file, and a failed download never replaces a good one.
@@ -35,10 +42,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import hashlib
 import logging
 import os
 import re
+import socket
 import sys
 import time
 import zipfile
@@ -48,6 +57,13 @@ from pathlib import Path
 from typing import IO
 
 import aiohttp
+
+from . import heartbeat
+
+try:
+    import fcntl
+except ImportError:  # not Linux / macOS: downloads work, unlocked
+    fcntl = None  # type: ignore[assignment]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -106,11 +122,14 @@ class DownloadError(Exception):
     debug Python exactly what to do next.
     """
 
-    def __init__(self, name: str, url: str, directory: Path, reason: str) -> None:
+    def __init__(self, name: str, url: str, directory: Path, reason: str, *, offline: bool = False) -> None:
         self.name = name
         self.url = url
         self.directory = Path(directory)
         self.reason = " ".join(str(reason).split()) or "unknown error"
+        self.offline = offline
+        """True when the network itself is missing (DNS, no route): every
+        other missing file will fail the same way, so callers say so at once."""
         super().__init__(
             f"could not download {name} from {url}: {self.reason}; "
             f"download it by hand into {self.directory} (keeping the name {name})"
@@ -170,6 +189,7 @@ class Progress:
     def advance(self, nbytes: int) -> None:
         """Record ``nbytes`` more bytes and report if it is time to."""
         self.done += nbytes
+        heartbeat.beat(f"downloading {self.name}")
         now = self.clock()
         interval = self.redraw_interval if self.is_tty else self.log_interval
         if now - self._last_report >= interval:
@@ -495,16 +515,20 @@ async def download_file(
     )
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
-        if session is not None:
-            return await _download_with_retries(
-                session, url, dest, sha256, validate,
-                retries, backoff, client_timeout, progress,
-            )
-        async with aiohttp.ClientSession() as own_session:
-            return await _download_with_retries(
-                own_session, url, dest, sha256, validate,
-                retries, backoff, client_timeout, progress,
-            )
+        async with DownloadLock(dest) as lock:
+            if lock.waited and find_file(dest.name, [dest.parent]) is not None:
+                _LOGGER.info("Using %s, downloaded by the other process", dest)
+                return dest
+            if session is not None:
+                return await _download_with_retries(
+                    session, url, dest, sha256, validate,
+                    retries, backoff, client_timeout, progress,
+                )
+            async with aiohttp.ClientSession() as own_session:
+                return await _download_with_retries(
+                    own_session, url, dest, sha256, validate,
+                    retries, backoff, client_timeout, progress,
+                )
     except DownloadError:
         raise
     except OSError as exc:  # disk full, permission denied: retrying won't help
@@ -548,6 +572,8 @@ async def _download_with_retries(
             _LOGGER.warning("%s: %s; downloading it again from scratch", dest.name, exc)
         except (aiohttp.ClientError, TimeoutError, _Retryable) as exc:
             reason = _describe(exc)
+            if _is_offline(exc):
+                raise DownloadError(dest.name, url, dest.parent, reason, offline=True) from exc
             if attempt >= retries:
                 raise DownloadError(
                     dest.name, url, dest.parent, f"{reason} (after {attempt + 1} attempts)"
@@ -572,13 +598,78 @@ async def _accept(
     return dest
 
 
+_OFFLINE_ERRNOS = {errno.ENETUNREACH, errno.EHOSTUNREACH, errno.ENETDOWN}
+
+
+def _is_offline(exc: BaseException) -> bool:
+    """No network at all, as opposed to a server having a bad moment."""
+    if not isinstance(exc, aiohttp.ClientConnectorError):
+        return False
+    os_error = exc.os_error
+    return isinstance(os_error, socket.gaierror) or getattr(os_error, "errno", None) in _OFFLINE_ERRNOS
+
+
 def _describe(exc: BaseException) -> str:
     """A short reason for the log; aiohttp's timeout errors have empty text."""
     if isinstance(exc, TimeoutError):
         return "timed out waiting for the server"
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror):
+        return f"cannot resolve {exc.host} (no internet connection or DNS?)"
     if isinstance(exc, aiohttp.ClientConnectorError):
         return f"cannot connect to {exc.host}:{exc.port} ({_first_line(exc.os_error)})"
     return _first_line(exc)
+
+
+class DownloadLock:
+    """Exclusive ``flock`` on ``.NAME.lock`` beside the destination, for one download.
+
+    The kernel releases it when its holder dies, so a killed process never
+    blocks the next start. A waiter polls (instead of blocking a thread) and
+    beats the heartbeat while the holder's ``.part`` grows. The lock file is
+    removed by its holder; a waiter that then locks the removed file notices
+    (different inode) and tries again.
+    """
+
+    def __init__(self, dest: Path, poll: float = 0.5) -> None:
+        self.dest = Path(dest)
+        self.path = self.dest.with_name(f".{self.dest.name}.lock")
+        self.poll = poll
+        self.fd: int | None = None
+        self.waited = False
+
+    async def __aenter__(self) -> DownloadLock:
+        if fcntl is None:
+            return self
+        part, last_size = _part_path(self.dest), -1
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                if not self.waited:
+                    _LOGGER.info("Another process is downloading %s into %s; waiting for it",
+                                 self.dest.name, self.dest.parent)
+                    self.waited = True
+                size = _part_size(part)
+                if size != last_size:
+                    heartbeat.beat(f"another process is downloading {self.dest.name}")
+                    last_size = size
+                await asyncio.sleep(self.poll)
+                continue
+            try:
+                if os.fstat(fd).st_ino == os.stat(self.path).st_ino:
+                    self.fd = fd
+                    return self
+            except FileNotFoundError:
+                pass
+            os.close(fd)  # the previous holder removed it: lock the new one
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)
+            os.close(self.fd)
+            self.fd = None
 
 
 # --------------------------------------------------------------------------

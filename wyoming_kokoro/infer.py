@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Sequence
@@ -23,6 +20,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 
+from . import graph_cache
 from .vocab import MAX_TOKENS, PAD_ID
 
 _LOGGER = logging.getLogger(__name__)
@@ -84,46 +82,6 @@ def _register_capped_arena(max_mb: int) -> None:
         cfg = ort.OrtArenaCfg({"max_mem": max_mb * 1024 * 1024, "arena_extend_strategy": 1})
         ort.create_and_register_allocator(info, cfg)
         _env_allocator_mb = max_mb
-
-
-_OPTIMIZE = (
-    "import sys, onnxruntime as ort\n"
-    "so = ort.SessionOptions()\n"
-    "so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED\n"
-    "so.optimized_model_filepath = sys.argv[2]\n"
-    "ort.InferenceSession(sys.argv[1], so, providers=['CPUExecutionProvider'])\n"
-)
-
-
-def optimized_model(path: Path, cache_dir: Path, timeout: float) -> Path | None:
-    """The model with ONNX Runtime's graph optimisations already applied.
-
-    Why: loading kokoro-v1.0.onnx (310 MB) costs ~830 MB of RSS, 2.7x the
-    file, because constant folding materialises new copies of folded weights
-    (weight-norm products and friends) while the originals are still held.
-    Folding once, in a child process, and saving the result makes every
-    later load cost ~420 MB and take a third of the time, with the same
-    speed. The file is keyed by the source's size and mtime and by the ONNX
-    Runtime version, so a new model or runtime is optimised afresh.
-    """
-    stat = path.stat()
-    name = f"{path.stem}.{stat.st_size}-{int(stat.st_mtime)}.ort{ort.__version__}.onnx"
-    target = cache_dir / name
-    if target.is_file():
-        return target
-    try:
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        partial_path = cache_dir / f".{name}.{os.getpid()}.part"
-        started = time.monotonic()
-        subprocess.run([sys.executable, "-c", _OPTIMIZE, str(path), str(partial_path)],
-                       check=True, timeout=timeout, capture_output=True)
-        os.replace(partial_path, target)
-        _LOGGER.info("Optimised %s once into %s (%.1f s)", path.name, target, time.monotonic() - started)
-        return target
-    except (OSError, subprocess.SubprocessError) as error:
-        _LOGGER.warning("Could not pre-optimise %s (%s); loading it directly (uses more memory)",
-                        path.name, error)
-        return None
 
 
 _M_MMAP_THRESHOLD = -3
@@ -200,11 +158,10 @@ class KokoroModel:
         last_error: str = ""
         for provider in providers:
             started = time.monotonic()
-            load_path = self.path
             if provider == "CPUExecutionProvider" and self.options.optimized_dir is not None:
-                load_path = optimized_model(self.path, self.options.optimized_dir,
-                                            self.options.provider_timeout) or self.path
-            session, error = self._open_with_timeout(provider, load_path)
+                session, error = self._open_optimised(provider, self.options.optimized_dir)
+            else:
+                session, error = self._open_with_timeout(provider, self.path)
             if session is not None:
                 _LOGGER.info("Loaded %s on %s in %.1f s", self.path.name, provider,
                              time.monotonic() - started)
@@ -212,6 +169,22 @@ class KokoroModel:
             last_error = error
             _LOGGER.warning("Execution provider %s failed (%s); trying the next one", provider, error)
         raise ModelError(f"could not load {self.path} on any provider: {last_error}")
+
+    def _open_optimised(self, provider: str, cache_dir: Path) -> tuple[ort.InferenceSession | None, str]:
+        """Load from the graph cache (see graph_cache). A cached graph that will
+        not load is the cache's fault, not the user's model: it is discarded and
+        rebuilt once, and if that fails too the original file is loaded."""
+        for attempt in range(2):
+            graph = graph_cache.optimized_model(self.path, cache_dir, self.options.provider_timeout)
+            if graph is None:
+                break
+            try:
+                return self._open_with_timeout(provider, graph)
+            except ModelError as error:
+                _LOGGER.warning("Cached graph %s would not load (%s); %s", graph.name, error,
+                                "rebuilding it" if attempt == 0 else "loading the original model")
+                graph_cache.discard(graph)
+        return self._open_with_timeout(provider, self.path)
 
     def _open_with_timeout(self, provider: str, load_path: Path) -> tuple[ort.InferenceSession | None, str]:
         """Create the session and run one tiny call, within provider_timeout.

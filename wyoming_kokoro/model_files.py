@@ -1,10 +1,20 @@
-"""Finding (and, when missing, downloading) the model and voices files.
+"""Finding (and, when missing, downloading) the model and voices files at start.
 
-Explicit model.path / voices paths are used as given (users bring
-fine-tunes; they are checked by loading them, not by hash). Otherwise each
-data dir is searched for the release file names, and what is missing is
-downloaded once into the download dir (default: the first data dir),
-verified, and found there on every later (offline) start.
+This is the one place the server (and ``python -m wyoming_kokoro.download``,
+and so both container images) decides where the files come from:
+
+* Explicit ``model.path`` / ``voices`` paths are used as given (users bring
+  fine-tunes; they are checked by loading them, not by hash).
+* Otherwise each data dir (then the download dir) is searched for the release
+  file names; what is missing is downloaded once into the download dir
+  (default: the first data dir), verified, and found there on every later,
+  offline start.
+* When files are missing and cannot be had - downloads off
+  (``--local-files-only`` / ``download.enabled: false``) or no network - the
+  error names *every* missing file at once, the directory to put them in (the
+  first data dir: in the add-on that is /share/kokoro, the folder its user
+  can reach), and the two other ways out: ``--model``/``--voices`` for files
+  kept elsewhere, ``--download-url-base`` for a reachable mirror.
 """
 
 from __future__ import annotations
@@ -20,35 +30,58 @@ MODEL_NAMES = download.VARIANTS
 VOICES_NAME = download.VOICES_FILE
 
 
-def _fetch(name: str, config: dict[str, Any], data_dirs: list[Path]) -> Path:
+def locate_model_files(config: dict[str, Any]) -> tuple[Path, Path]:
+    """(model, voices) paths, or ConfigError naming everything missing and where it goes."""
+    data_dirs = [Path(d) for d in config["data_dirs"]]
     settings = config["download"]
     target = Path(settings["dir"]) if settings["dir"] else (data_dirs[0] if data_dirs else None)
-    found = download.find_file(name, [*data_dirs, *([target] if target else [])])
-    if found is not None:  # also an earlier download into download.dir, so restarts work offline
-        return found
-    if target is None:
-        raise ConfigError(f"no {name}: pass --data-dir DIR (downloads go there) or an explicit file")
-    if not settings["enabled"]:
-        where = ", ".join(str(d) for d in data_dirs) or "(none)"
-        raise ConfigError(f"{name} not found in data dirs {where} and downloads are off (download.enabled)")
-    url_base = settings["url_base"] or download.DEFAULT_URL_BASE
-    try:
-        return asyncio.run(download.ensure_file(name, data_dirs, target, url_base))
-    except download.DownloadError as error:
-        raise ConfigError(str(error)) from None
-
-
-def locate_model_files(config: dict[str, Any]) -> tuple[Path, Path]:
-    """(model, voices) paths, or ConfigError naming what is missing and where."""
-    data_dirs = [Path(d) for d in config["data_dirs"]]
-    paths = []
-    for key, explicit, name in (("model", config["model"]["path"], MODEL_NAMES[config["model"]["variant"]]),
-                                ("voices", config["voices"], VOICES_NAME)):
+    search = [*data_dirs, *([target] if target is not None and target not in data_dirs else [])]
+    wanted = {"model": (config["model"]["path"], MODEL_NAMES[config["model"]["variant"]]),
+              "voices": (config["voices"], VOICES_NAME)}
+    found: dict[str, Path] = {}
+    missing: dict[str, str] = {}
+    for key, (explicit, name) in wanted.items():
         if explicit:
             path = Path(explicit)
             if not path.is_file():
                 raise ConfigError(f"{key} file not found: {path}")
+            found[key] = path
+        elif (path := download.find_file(name, search)) is not None:
+            found[key] = path
         else:
-            path = _fetch(name, config, data_dirs)
-        paths.append(path)
-    return paths[0], paths[1]
+            missing[key] = name
+    if missing:
+        if target is None:
+            raise ConfigError(f"no {' or '.join(missing.values())}: pass --data-dir DIR "
+                              "(downloads go there) or --model/--voices")
+        if not settings["enabled"]:
+            raise ConfigError(_missing_message(list(missing.values()), search, data_dirs or [target],
+                                               "downloads are off (--local-files-only or download.enabled)"))
+        found.update(_download(missing, target, settings, search, data_dirs or [target]))
+    return found["model"], found["voices"]
+
+
+def _download(missing: dict[str, str], target: Path, settings: dict[str, Any], search: list[Path],
+              data_dirs: list[Path]) -> dict[str, Path]:
+    url_base = settings["url_base"] or download.DEFAULT_URL_BASE
+    paths: dict[str, Path] = {}
+    for key, name in missing.items():
+        try:
+            paths[key] = asyncio.run(download.ensure_file(name, search, target, url_base))
+        except download.DownloadError as error:
+            if error.offline:  # every other missing file would fail the same way
+                names = [n for k, n in missing.items() if k not in paths]
+                raise ConfigError(_missing_message(names, search, data_dirs, error.reason, url_base)) from None
+            raise ConfigError(f"{error}; or point --model/--voices at files you have, "
+                              "or use --download-url-base with a mirror that has them") from None
+    return paths
+
+
+def _missing_message(names: list[str], searched: list[Path], data_dirs: list[Path], reason: str,
+                     url_base: str | None = None) -> str:
+    """One line: what is missing, where we looked, why we cannot fetch it, the ways out."""
+    where = ", ".join(str(d) for d in searched)
+    source = f" (from {url_base.rstrip('/')}/)" if url_base else ""
+    return (f"missing model file(s) {', '.join(names)}: not in {where}, and {reason}. "
+            f"Put {'them' if len(names) > 1 else 'it'} in {data_dirs[0]}{source}, "
+            "or point --model/--voices at files you have, or use --download-url-base with a reachable mirror")
