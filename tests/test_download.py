@@ -1,7 +1,7 @@
 """Tests for wyoming_kokoro.download against a local aiohttp server.
 
 The server runs on 127.0.0.1 in its own thread with its own event loop, so
-the same fixture serves async tests (download_file, ensure_model_files) and
+the same fixture serves async tests (download_file, ensure_file) and
 sync ones (main(), which calls asyncio.run itself). It can misbehave on
 demand - cut a connection halfway, stall, ignore Range, fail with a status -
 because those are exactly the situations the downloader exists for.
@@ -32,7 +32,7 @@ from wyoming_kokoro.download import (
     DownloadError,
     Progress,
     download_file,
-    ensure_model_files,
+    ensure_file,
     main,
     validate_kokoro_onnx,
 )
@@ -235,9 +235,9 @@ async def test_ensure_downloads_missing_files_with_injected_hashes(
     server.files = {MODEL: payload, VOICES_FILE: voices_bytes}
     hashes = {MODEL: sha(payload), VOICES_FILE: sha(voices_bytes)}
 
-    model, voices = await ensure_model_files(
-        [tmp_path / "data"], url_base=server.url, hashes=hashes, **FAST
-    )
+    data = tmp_path / "data"
+    model = await ensure_file(MODEL, [data], data, server.url, hashes, **FAST)
+    voices = await ensure_file(VOICES_FILE, [data], data, server.url, hashes, **FAST)
 
     assert model == tmp_path / "data" / MODEL
     assert voices == tmp_path / "data" / VOICES_FILE
@@ -254,9 +254,8 @@ async def test_download_goes_into_download_dir(server, payload, voices_bytes, tm
     read_only = tmp_path / "share"
     read_only.mkdir()
 
-    model, voices = await ensure_model_files(
-        [read_only], download_dir=tmp_path / "dl", url_base=server.url, hashes=hashes, **FAST
-    )
+    model, voices = [await ensure_file(name, [read_only], tmp_path / "dl", server.url, hashes, **FAST)
+                     for name in (MODEL, VOICES_FILE)]
 
     assert model.parent == voices.parent == tmp_path / "dl"
     assert not list(read_only.iterdir())
@@ -424,7 +423,7 @@ async def test_stalled_server_times_out(server, payload, tmp_path):
 
 
 # --------------------------------------------------------------------------
-# ensure_model_files: local files and variants
+# ensure_file: local files and variants
 # --------------------------------------------------------------------------
 
 
@@ -437,7 +436,7 @@ async def test_existing_files_are_used_without_network(server, tmp_path):
     (second / MODEL).write_bytes(b"model")
     (first / VOICES_FILE).write_bytes(b"voices")
 
-    model, voices = await ensure_model_files([first, second], url_base=server.url)
+    model, voices = [await ensure_file(name, [first, second], first, server.url) for name in (MODEL, VOICES_FILE)]
 
     assert model == second / MODEL
     assert voices == first / VOICES_FILE
@@ -445,19 +444,12 @@ async def test_existing_files_are_used_without_network(server, tmp_path):
 
 
 @pytest.mark.asyncio
-async def test_unknown_variant_is_rejected(tmp_path):
-    with pytest.raises(ValueError, match="variant"):
-        await ensure_model_files([tmp_path], variant="fp64")
-
-
-@pytest.mark.asyncio
 async def test_fp16_without_hash_is_validated_as_onnx(server, voices_bytes, tmp_path):
     server.files = {FP16: tiny_kokoro_onnx(), VOICES_FILE: voices_bytes}
 
-    model, voices = await ensure_model_files(
-        [tmp_path], variant="fp16", url_base=server.url,
-        hashes={VOICES_FILE: sha(voices_bytes)}, **FAST,
-    )
+    hashes = {VOICES_FILE: sha(voices_bytes)}
+    model, voices = [await ensure_file(name, [tmp_path], tmp_path, server.url, hashes, **FAST)
+                     for name in (FP16, VOICES_FILE)]
 
     assert model == tmp_path / FP16
     assert model.read_bytes() == server.files[FP16]
@@ -469,10 +461,7 @@ async def test_fp16_garbage_is_rejected(server, voices_bytes, tmp_path):
     server.files = {FP16: b"<html>rate limited</html>" * 100, VOICES_FILE: voices_bytes}
 
     with pytest.raises(DownloadError) as info:
-        await ensure_model_files(
-            [tmp_path], variant="fp16", url_base=server.url,
-            hashes={VOICES_FILE: sha(voices_bytes)}, **FAST,
-        )
+        await ensure_file(FP16, [tmp_path], tmp_path, server.url, {VOICES_FILE: sha(voices_bytes)}, **FAST)
 
     assert "failed validation" in str(info.value)
     assert FP16 in str(info.value)

@@ -35,7 +35,8 @@ truncation, HTML error pages and the wrong model, though not a deliberately
 tampered file; use the fp32 model where that matters.
 
 Command line: ``python -m wyoming_kokoro.download --data-dir DIR`` fetches
-what is missing and exits 0, or prints one readable line and exits 2.
+what is missing (through the same start-up code as the server) and exits 0,
+or prints one readable line and exits 2.
 """
 
 from __future__ import annotations
@@ -502,7 +503,7 @@ async def download_file(
     file is accepted as received (and a warning is logged).
 
     This always downloads: checking for an existing file is the caller's
-    job (see :func:`ensure_model_files`). An existing ``dest`` is only ever
+    job (see :func:`ensure_file`). An existing ``dest`` is only ever
     replaced by a verified file.
     """
     dest = Path(dest)
@@ -709,35 +710,6 @@ async def ensure_file(
     return await download_file(url, target / name, sha256, validate=validate, **kw)
 
 
-async def ensure_model_files(
-    data_dirs: Sequence[Path],
-    download_dir: Path | None = None,
-    variant: str = "fp32",
-    url_base: str = DEFAULT_URL_BASE,
-    hashes: Mapping[str, str | None] | None = None,
-    **kw,
-) -> tuple[Path, Path]:
-    """Return (model_path, voices_path): look in each data dir for the
-    variant's model file and voices-v1.0.bin; download what is missing into
-    download_dir (default: first data dir). `hashes` overrides the built-in
-    table (tests inject their own).
-
-    Files found locally are trusted without hashing, so startup stays fast
-    and works offline. A name absent from an injected ``hashes`` table is
-    treated as having an unknown digest (structural validation instead).
-    Extra keyword arguments go to :func:`download_file`.
-    """
-    if variant not in VARIANTS:
-        raise ValueError(f"unknown model variant {variant!r}; choose one of {sorted(VARIANTS)}")
-    dirs = [Path(d) for d in data_dirs]
-    if not dirs and download_dir is None:
-        raise ValueError("no data directory given")
-    target = Path(download_dir) if download_dir is not None else dirs[0]
-    paths = [await ensure_file(name, dirs, target, url_base, hashes, **kw)
-             for name in (VARIANTS[variant], VOICES_FILE)]
-    return paths[0], paths[1]
-
-
 # --------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------
@@ -764,24 +736,27 @@ def _parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Fetch what is missing; print the two paths and return 0, or one line and 2.
 
-    Failures are reported as a single sentence, not a traceback: the reader
-    is a Home Assistant user looking at the add-on log.
+    Pre-fetching only: the same search and download as the server's start-up
+    (:func:`wyoming_kokoro.model_files.locate_model_files`), without serving.
+    Failures are a single sentence, not a traceback.
     """
+    from .config import ConfigError, validate  # noqa: PLC0415 - model_files imports this module
+    from .model_files import locate_model_files  # noqa: PLC0415
+
     args = _parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.debug else logging.INFO,
         format="%(levelname)s:%(name)s:%(message)s",
     )
+    config = validate({
+        "data_dirs": [str(d) for d in args.data_dir],
+        "model": {"variant": args.variant},
+        "download": {"url_base": args.download_url_base,
+                     "dir": str(args.download_dir) if args.download_dir else None},
+    }, "command line")
     try:
-        model, voices = asyncio.run(
-            ensure_model_files(
-                args.data_dir,
-                download_dir=args.download_dir,
-                variant=args.variant,
-                url_base=args.download_url_base,
-            )
-        )
-    except (DownloadError, ValueError, OSError) as exc:
+        model, voices = locate_model_files(config)
+    except (ConfigError, OSError) as exc:
         print(f"error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
