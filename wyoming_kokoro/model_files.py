@@ -69,11 +69,12 @@ def _download(missing: dict[str, str], target: Path, settings: dict[str, Any], s
         try:
             paths[key] = asyncio.run(download.ensure_file(name, search, target, url_base))
         except download.DownloadError as error:
-            if error.offline:  # every other missing file would fail the same way
-                names = [n for k, n in missing.items() if k not in paths]
-                raise ConfigError(_missing_message(names, search, data_dirs, error.reason, url_base)) from None
-            raise ConfigError(f"{error}; or point --model/--voices at files you have, "
-                              "or use --download-url-base with a mirror that has them") from None
+            # Offline, every other missing file would fail the same way; name them all.
+            # Either way the folder named is the first data dir (the add-on's
+            # /share/kokoro), not the download dir the user may not reach.
+            names = [n for k, n in missing.items() if k not in paths] if error.offline else [name]
+            reason = error.reason if error.offline else f"downloading it from {error.url} failed: {error.reason}"
+            raise ConfigError(_missing_message(names, search, data_dirs, reason, url_base)) from None
     return paths
 
 
