@@ -321,9 +321,14 @@ def test_scripts_are_executable_bash(script):
     subprocess.run(["bash", "-n", str(script)], check=True)
 
 
+CHECK_SCRIPTS = [ROOT / "scripts/container-check", ROOT / "scripts/install-server",
+                 *(ROOT / "scripts/standin-base" / name for name in ("init", "bashio", "bashio.sh", "with-contenv"))]
+"""The container check and what it builds with: shell too, linted the same way."""
+
+
 @pytest.mark.skipif(shutil.which("shellcheck") is None, reason="shellcheck is not installed")
 def test_scripts_pass_shellcheck():
-    result = subprocess.run(["shellcheck", "--severity=style", *map(str, SCRIPTS)],
+    result = subprocess.run(["shellcheck", "--severity=style", *map(str, SCRIPTS + CHECK_SCRIPTS)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
 
