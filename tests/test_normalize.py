@@ -8,11 +8,16 @@ never lose a plain word.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import unicodedata
+from unittest import mock
 
 import pytest
 
+import wyoming_kokoro.normalize as normalize_package
 from wyoming_kokoro.normalize import RULES, normalize
+from wyoming_kokoro.normalize import context as normalize_context
 
 try:  # the property tests need hypothesis; the tables below do not
     from hypothesis import given, settings
@@ -120,12 +125,12 @@ EN_MONEY = [
 ]
 
 EN_TIME = [
-    ("3:45 PM", "three forty-five P M"),
-    ("3:45 pm", "three forty-five P M"),
-    ("3:00 PM", "three P M"),
-    ("10am", "ten A M"),
-    ("10 a.m.", "ten A M."),
-    ("at 3 p.m. Then we go", "at three P M. Then we go"),
+    ("3:45 PM", "three forty-five PM"),
+    ("3:45 pm", "three forty-five PM"),
+    ("3:00 PM", "three PM"),
+    ("10am", "ten AM"),
+    ("10 a.m.", "ten AM."),
+    ("at 3 p.m. Then we go", "at three PM. Then we go"),
     ("15:30", "fifteen thirty"),
     ("12:00 noon", "twelve noon"),
     ("10:05", "ten oh five"),
@@ -269,7 +274,7 @@ EN_SENTENCES = [
     ("Today you used 12.4 kWh, costing $3.10.",
      "Today you used twelve point four kilowatt hours, costing three dollars and ten cents."),
     ("Your alarm is set for 6:30 AM on Nov 24.",
-     "Your alarm is set for six thirty A M on November twenty-fourth."),
+     "Your alarm is set for six thirty AM on November twenty-fourth."),
     ("It's 3 1/2 km away, about 10-15 min.",
      "It's three and a half kilometers away, about ten to fifteen minutes."),
 ]
@@ -653,6 +658,17 @@ def test_non_string_input_does_not_raise():
 # Properties
 # ---------------------------------------------------------------------------
 
+@contextlib.contextmanager
+def no_rule_fails():
+    """A rule that raises is skipped and logged, so `normalize` itself never
+    raises: make any such failure fail the test instead."""
+    def fail(rule, error):
+        raise AssertionError(f"rule {rule!r} raised {error!r}")
+
+    with mock.patch.object(normalize_context, "report", fail), mock.patch.object(normalize_package, "report", fail):
+        yield
+
+
 if st is None:
 
     @pytest.mark.skip(reason="hypothesis is not installed")
@@ -667,7 +683,8 @@ else:
     @given(text=st.text(max_size=80), lang=st.sampled_from(LANGS), disabled=rule_sets,
            order=st.sampled_from([None, "mdy", "dmy"]))
     def test_never_raises_and_never_pads(text, lang, disabled, order):
-        out = normalize(text, lang, disabled=disabled, date_order=order)
+        with no_rule_fails():
+            out = normalize(text, lang, disabled=disabled, date_order=order)
         assert isinstance(out, str)
         assert out == out.strip()
 
@@ -676,7 +693,8 @@ else:
     @settings(max_examples=400, deadline=None)
     @given(text=symbolic, lang=st.sampled_from(LANGS))
     def test_never_raises_on_number_soup(text, lang):
-        out = normalize(text, lang)
+        with no_rule_fails():
+            out = normalize(text, lang)
         assert out == out.strip()
         assert "  " not in out
 
@@ -700,3 +718,35 @@ else:
     def test_lowercase_prose_is_unchanged(words):
         text = " ".join(words)
         assert normalize(text) == text
+
+
+def test_a_rule_that_raises_is_logged_once_and_skipped(monkeypatch, caplog):
+    """One broken rule must not switch off the others (it used to return the raw text, silently)."""
+    import wyoming_kokoro.normalize.money as money
+
+    def broken(text, c):
+        raise RuntimeError("boom")
+
+    pipeline = tuple((name, broken if name == "money" else rule, lang)
+                     for name, rule, lang in normalize_package._PIPELINE)
+    monkeypatch.setattr(normalize_package, "_PIPELINE", pipeline)
+    monkeypatch.setattr(normalize_context, "_reported", set())
+    caplog.set_level(logging.WARNING)
+    assert money  # the real rule is replaced for this test only
+    for _ in range(3):
+        assert normalize("It costs $5 and 21 °C at 3:45 PM.") == (
+            "It costs $five and twenty-one degrees Celsius at three forty-five PM.")
+    assert caplog.text.count("'money' failed") == 1 and "boom" in caplog.text
+
+
+def test_a_match_that_raises_leaves_that_token_and_is_logged(monkeypatch, caplog):
+    import wyoming_kokoro.normalize.measures as measures
+
+    def broken(m, L):
+        raise ValueError("bad unit")
+
+    monkeypatch.setattr(measures, "_unit_words", broken)
+    monkeypatch.setattr(normalize_context, "_reported", set())
+    caplog.set_level(logging.WARNING)
+    assert normalize("5 km in 3 days") == "five km in three days"
+    assert "'units' failed (ValueError: bad unit)" in caplog.text

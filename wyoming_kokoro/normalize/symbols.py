@@ -1,0 +1,53 @@
+"""Symbols espeak-ng skips or names oddly (& @ + # = ~ ± ×), and every number left.
+
+Numbers run last: every more specific rule (money, dates, units...) has
+claimed its digits by then.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .context import Ctx
+from .numbers import DOT_THOUSANDS_RE, parse_num, say_int, say_number
+from .patterns import patterns
+
+_AMP_RE = re.compile(r"\s*&\s*")
+_PLUS_RE = re.compile(r"(?<=[\w)\]])\s*\+\s*(?=[\w(])")
+_AT_RE = re.compile(r"\s*@\s*(?=\w)|(?<=\s)@(?=\s)")
+_HASH_RE = re.compile(r"#\s?(?=\d)")
+_EQUALS_RE = re.compile(r"\s*(?<![=!<>])=(?![=])\s*(?=\S)")
+_TILDE_RE = re.compile(r"(?<!\S)[~≈]\s?(?=\w)")
+_PLUSMINUS_RE = re.compile(r"±\s?")
+_TIMES_RE = re.compile(r"(?<=\d)\s?×\s?(?=\d)")
+
+
+def rule_symbols(text: str, c: Ctx) -> str:
+    """Symbols espeak-ng skips or names oddly: & @ + # = ~ ± ×."""
+    assert c.L is not None
+    w = c.L.w
+    for pattern, word in ((_AMP_RE, w["and"]), (_PLUS_RE, w["plus"]), (_AT_RE, w["at"]),
+                          (_HASH_RE, w["number"]), (_EQUALS_RE, w["equals"]),
+                          (_TILDE_RE, w["about"]), (_PLUSMINUS_RE, w["plusminus"]),
+                          (_TIMES_RE, w["times"])):
+        text = c.sub(pattern, lambda m, word=word: f" {word} ", text)
+    return text
+
+
+def rule_numbers(text: str, c: Ctx) -> str:
+    """Every remaining standalone number: cardinals, decimals, negatives,
+    thousands separators; dotted runs (versions, IPs) digit-group by group."""
+    assert c.L is not None
+    L, P = c.L, patterns(c.L.family)
+
+    def dotted(m: re.Match[str]) -> str | None:
+        s = m.group()
+        if L.family in ("es", "fr", "it", "pt") and DOT_THOUSANDS_RE.fullmatch(s):
+            return None  # "1.000.000" is a number here; the general rule reads it
+        return f" {L.w['dot']} ".join(say_int(part, L) for part in s.split("."))
+
+    def number(m: re.Match[str]) -> str:
+        return say_number(*parse_num(m.group("num"), L), L, m.group("sign") or "")
+
+    text = c.sub(P.dotted, dotted, text)
+    return c.sub(P.numbers, number, text)
