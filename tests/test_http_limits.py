@@ -16,14 +16,21 @@ import time
 
 import aiohttp
 import pytest
-from conftest import free_port
+from conftest import free_port, make_config
 from wyoming.client import AsyncTcpClient
 from wyoming.info import Describe
 
-from wyoming_kokoro.__main__ import http_settings
+from wyoming_kokoro.__main__ import build_service, http_settings
 from wyoming_kokoro.config import validate
 from wyoming_kokoro.http_api import HttpSettings, start_http
-from wyoming_kokoro.http_server import RESERVED_FDS, HttpLimits, fd_budget, peer_allowed
+from wyoming_kokoro.http_server import BACKLOG, RESERVED_FDS, HttpLimits, fd_budget, peer_allowed
+
+
+@pytest.fixture
+def fresh_http_service(model_dir):
+    service = build_service(make_config(model_dir))
+    yield service
+    service.engine.scheduler.close()
 
 
 async def serve(service, **limits):
@@ -123,13 +130,14 @@ def test_peer_allowed(peer, allowed, expected):
 
 def test_the_http_cap_leaves_room_for_wyoming_and_the_servers_files():
     assert fd_budget(64, 32, 1024) == 64
-    assert fd_budget(5000, 32, 1024) == 1024 - RESERVED_FDS - 32
-    assert fd_budget(64, 32, 100) == 4
+    assert fd_budget(5000, 32, 1024) == 1024 - RESERVED_FDS - 32 - BACKLOG
+    assert fd_budget(5000, 32, 1024, in_use=200) == 1024 - 200 - RESERVED_FDS // 2 - 32 - BACKLOG
+    assert fd_budget(64, 32, 150) == 22
     assert fd_budget(64, 32, 50) == 1
     config = validate({"limits": {"http_connections": 500, "max_connections": 40},
                        "allowed_clients": ["10.0.0.0/8"], "openai_voices": {"alloy": "bf_emma"}})
     settings = http_settings(config, 256)
-    assert settings.limits.max_connections == 256 - RESERVED_FDS - 40
+    assert settings.limits.max_connections == 256 - RESERVED_FDS - 40 - BACKLOG
     assert settings.limits.allowed_clients == (ipaddress.ip_network("10.0.0.0/8"),)
     assert settings.openai_voices == {"alloy": "bf_emma"}
 
@@ -183,5 +191,28 @@ async def test_wyoming_keeps_answering_while_http_clients_hold_every_descriptor_
         _, stderr = await asyncio.wait_for(proc.communicate(), 20)
     assert info is not None and info.type == "info", stderr.decode()[-2000:]
     assert elapsed < 1.0
-    assert refused >= 400 - (256 - RESERVED_FDS - 32)
-    assert b"Too many open files" not in stderr
+    assert refused >= 400 - (256 - RESERVED_FDS - 32 - BACKLOG)
+    assert b"Too many open files" not in stderr, stderr.decode()[-3000:]
+
+
+async def test_a_client_that_stops_reading_loses_its_stream(fresh_http_service):
+    """A response write that makes no progress for read_timeout ends the
+    response: the stream's slot and model calls are freed, counted cancelled."""
+    service = fresh_http_service
+    runner, port = await serve(service, read_timeout=0.5)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # fills at once
+    sock.connect(("127.0.0.1", port))
+    body = json.dumps({"input": "A sentence that goes on for quite a while. " * 300, "response_format": "pcm"})
+    sock.sendall(f"POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                 f"Content-Length: {len(body)}\r\n\r\n{body}".encode())
+    try:
+        for _ in range(200):  # never read a byte
+            await asyncio.sleep(0.05)
+            if service.metrics.requests.labels("http", "cancelled")._value.get() == 1:
+                break
+        assert service.metrics.requests.labels("http", "cancelled")._value.get() == 1
+        assert service.metrics.http_streams == 0 and service.admission.active["http"] == 0
+    finally:
+        sock.close()
+        await runner.cleanup()

@@ -31,7 +31,7 @@ from .config import ConfigError, cache_dir, load_file, merge, physical_cores, sa
 from .engine import Engine, EngineSettings
 from .handler import KokoroEventHandler, Service, ServiceSettings
 from .http_api import HttpSettings, parse_address, start_http
-from .http_server import HttpLimits, fd_budget, raise_fd_limit
+from .http_server import HttpLimits, fd_budget, open_fds, raise_fd_limit
 from .infer import KokoroModel, ModelError, SessionOptions, cost_model, release_large_buffers_to_os
 from .model_files import locate_model_files
 from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
@@ -241,11 +241,11 @@ async def start_zeroconf(server: AsyncTcpServer, name: str) -> None:
     _LOGGER.info("Zeroconf: announced %s._wyoming._tcp.local. on port %d", name, server.port)
 
 
-def http_settings(config: dict[str, Any], fd_limit: int) -> HttpSettings:
+def http_settings(config: dict[str, Any], fd_limit: int, fds_in_use: int = 0) -> HttpSettings:
     """The HTTP API's settings; its connection cap never eats into the
     descriptors the Wyoming port's connections need (http_server.fd_budget)."""
     limits = config["limits"]
-    cap = fd_budget(limits["http_connections"], limits["max_connections"], fd_limit)
+    cap = fd_budget(limits["http_connections"], limits["max_connections"], fd_limit, fds_in_use)
     return HttpSettings(openai_voices=config["openai_voices"],
                         limits=HttpLimits(cap, limits["http_read_timeout"], tuple(config["allowed_clients"])))
 
@@ -318,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"wyoming-kokoro: error: {error}", file=sys.stderr)
         return 2
     try:
-        options = http_settings(config, raise_fd_limit())
+        options = http_settings(config, raise_fd_limit(), open_fds())
         asyncio.run(serve(args.uri, service, http=args.http, zeroconf=args.zeroconf, http_options=options))
     except KeyboardInterrupt:
         pass

@@ -36,7 +36,13 @@ _LOGGER = logging.getLogger(__name__)
 
 RESERVED_FDS = 64
 """Descriptors kept for everything but client connections: the model and
-voices files, logs, the ONNX Runtime threads' handles, the event loop."""
+voices files, logs, the ONNX Runtime threads' handles, the event loop
+(at least; more if the process already holds more when the cap is set)."""
+
+BACKLOG = 32
+"""Listen backlog of the HTTP socket, which is also how many connections
+asyncio accepts in one go: a connection over the cap holds a descriptor
+until that batch is done, so the batch is part of the budget."""
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -65,10 +71,21 @@ def raise_fd_limit() -> int:
     return soft if soft != resource.RLIM_INFINITY else 1 << 20
 
 
-def fd_budget(http_connections: int, wyoming_connections: int, fd_limit: int) -> int:
+def open_fds() -> int:
+    """Descriptors this process holds now (0 where /proc is missing)."""
+    import os  # noqa: PLC0415
+
+    try:
+        return len(os.listdir("/proc/self/fd"))
+    except OSError:
+        return 0
+
+
+def fd_budget(http_connections: int, wyoming_connections: int, fd_limit: int, in_use: int = 0) -> int:
     """The HTTP cap that leaves the Wyoming port its connections and the
-    server its own files (at least 1)."""
-    room = fd_limit - RESERVED_FDS - wyoming_connections
+    server its own files (in_use now, plus room to grow), at least 1."""
+    reserved = max(RESERVED_FDS, in_use + RESERVED_FDS // 2)
+    room = fd_limit - reserved - wyoming_connections - BACKLOG
     return max(1, min(http_connections, room))
 
 
@@ -113,7 +130,7 @@ class GuardedSite(web.TCPSite):
 
     def __init__(self, runner: web.AppRunner, host: str, port: int, limits: HttpLimits,
                  handler_options: dict) -> None:
-        super().__init__(runner, host, port)
+        super().__init__(runner, host, port, backlog=BACKLOG)
         self.limits = limits
         self.handler_options = handler_options
         self.refused = 0
