@@ -349,6 +349,7 @@ def run_script(script: Path, tmp_path: Path, options: dict | None = None, env: d
         **os.environ, "PATH": f"{fakebin}:{HEALTHCHECK.parent}:{os.environ['PATH']}",
         "KOKORO_TEST_OPTIONS": str(tmp_path / "options"), "KOKORO_TEST_CALLS": str(tmp_path / "calls"),
         "KOKORO_TEST_DISCOVERY": str(tmp_path / "discovery"), "KOKORO_CONFIG_FILE": str(tmp_path / "kokoro.yaml"),
+        "KOKORO_SHARE_DIR": str(tmp_path / "share/kokoro"),  # not the machine's /share
         **(env or {}),
     }
     command = ["bash", "-c", 'source "$1"; source "$2" "${@:3}"', "addon", str(tmp_path / "bashio"), str(script)]
@@ -409,8 +410,10 @@ def test_defaults_reach_the_server(addon_config, tmp_path):
     view = server_view(tmp_path, addon_config["options"])
     args, config = view["args"], view["config"]
     assert args.uri == "tcp://0.0.0.0:10210"
-    assert config["data_dirs"] == ["/share/kokoro", "/data"]  # custom files in /share/kokoro win, and
-    assert config["download"]["dir"] == "/data"                # messages name it (the first data dir)
+    share = str(tmp_path / "share/kokoro")  # /share/kokoro in the add-on (KOKORO_SHARE_DIR unset)
+    assert config["data_dirs"] == [share, "/data"]  # custom files in /share/kokoro win, and messages
+    assert config["download"]["dir"] == "/data"     # name it (the first data dir), not /data
+    assert Path(share).is_dir()  # created, so the user finds where files go
     assert config["download"]["enabled"] and config["model"]["path"] is None and config["voices"] is None
     assert config["cache_dir"] == "/data/cache"
     assert config["threads"]["intra_op"] is None and config["arena"]["max_mb"] is None  # unset: automatic
@@ -428,9 +431,8 @@ def test_every_option_reaches_the_server(addon_config, tmp_path, option):
     assert changed == expected and changed != default
 
 
-def test_run_script_creates_the_share_folder(addon_config, tmp_path):
-    text = RUN.read_text()
-    assert 'readonly SHARE_DIR=/share/kokoro' in text and 'mkdir -p "${SHARE_DIR}"' in text
+def test_run_script_uses_share_kokoro_in_the_addon():
+    assert 'readonly SHARE_DIR="${KOKORO_SHARE_DIR:-/share/kokoro}"' in RUN.read_text()
 
 
 # -- finish: what a stopped server does to the container (as Piper's) -------------
