@@ -56,7 +56,9 @@ def test_missing_model_file_names_the_file(tmp_path):
 
 
 def test_no_model_anywhere_names_data_dirs(tmp_path):
-    assert_one_line_error(run_cli("--data-dir", str(tmp_path)), "kokoro-v1.0.onnx", str(tmp_path))
+    # --local-files-only: this test must never start a 310 MB download.
+    assert_one_line_error(run_cli("--data-dir", str(tmp_path), "--local-files-only"),
+                          "kokoro-v1.0.onnx", "voices-v1.0.bin", str(tmp_path))
 
 
 def test_not_a_model_is_rejected(model_dir, tmp_path):
@@ -91,11 +93,12 @@ def test_bad_config_values(model_dir, tmp_path, yaml_text, needles):
     assert_one_line_error(run_cli(*files(model_dir), "--config", str(config)), *needles)
 
 
-def test_env_args_and_shipped_config(model_dir):
-    """The shipped kokoro.yaml is valid, and WYOMING_KOKORO_ARGS is read."""
-    shipped = Path(__file__).parent.parent / "kokoro.yaml"
-    result = run_cli(*files(model_dir), "--config", str(shipped), env={"WYOMING_KOKORO_ARGS": "--speed 7"})
-    assert_one_line_error(result, "speed")
+def test_env_args_are_read(model_dir):
+    """WYOMING_KOKORO_ARGS is read (the shipped kokoro.yaml is checked key by key in test_config.py)."""
+    result = run_cli(*files(model_dir), env={"WYOMING_KOKORO_ARGS": "--speed 7"})
+    assert_one_line_error(result, "speed", "at most 2.0")
+    result = run_cli(*files(model_dir), env={"WYOMING_KOKORO_ARGS": "--voice 'unclosed"})
+    assert_one_line_error(result, "WYOMING_KOKORO_ARGS")
 
 
 def test_version():
@@ -174,20 +177,28 @@ def test_tcp_server_process_serves_and_stops_on_sigterm(model_dir, tmp_path):
         _, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
     assert "Warmed up" in err
-    assert list(Path(CACHE_HOME, "wyoming-kokoro").glob("kokoro-v1.0.*.onnx"))  # pre-optimised once
+    assert list(Path(CACHE_HOME, "wyoming-kokoro").glob("**/kokoro-v1.0*.onnx"))  # pre-optimised once
+
+
+def ignoring_sigterm() -> None:
+    """Start the child as PID 1 in a container would be: an unhandled SIGTERM is ignored."""
+    import signal
+
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
 def test_signal_during_synthesis_exits_0_promptly(model_dir, signal_name):
-    """In-flight work is cancelled within a bound; the process exits cleanly."""
+    """In-flight work is cancelled within a bound, the open audio stream is
+    closed (error, audio-stop), and the process exits cleanly, also as PID 1."""
     import signal
 
     port = free_port()
     proc = subprocess.Popen([PYTHON, "-m", "wyoming_kokoro", "--uri", f"tcp://127.0.0.1:{port}",
                              *files(model_dir)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME})
+                            env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME}, preexec_fn=ignoring_sigterm)
 
-    def start_long_synthesis() -> socket.socket:
+    def start_long_synthesis() -> tuple[socket.socket, object]:
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -201,17 +212,81 @@ def test_signal_during_synthesis_exits_0_promptly(model_dir, signal_name):
         write_event(Event("synthesize-start", {}), stream)
         write_event(Event("synthesize-chunk", {"text": "A very long story. " * 500}), stream)
         assert read_event(stream).type == "audio-start"  # synthesis is under way
-        return sock
+        return sock, stream
 
-    sock = start_long_synthesis()  # kept open: the signal, not a disconnect, must end it
+    sock, stream = start_long_synthesis()  # kept open: the signal, not a disconnect, must end it
     try:
         started = time.monotonic()
         proc.send_signal(getattr(signal, signal_name))
+        after = []
+        while (event := read_event(stream)) is not None:
+            after.append(event)
         _, err = proc.communicate(timeout=15)
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 5
     finally:
         sock.close()
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, err
     assert "Traceback" not in err
+    types = [e.type for e in after]
+    assert types[-2:] == ["error", "audio-stop"], types[-3:]
+    assert after[-2].data["code"] == "shutting-down"
+
+
+def test_sigterm_during_start_up_stops_at_once(tmp_path):
+    """A stop while start-up is still downloading (no event loop yet) ends
+    the process promptly and cleanly, also as PID 1 (SIGTERM ignored by default)."""
+    import signal
+
+    silent = socket.socket()  # a mirror that accepts and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    url = f"http://127.0.0.1:{silent.getsockname()[1]}/"
+    proc = subprocess.Popen([PYTHON, "-m", "wyoming_kokoro", "--data-dir", str(tmp_path),
+                             "--download-url-base", url], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME}, preexec_fn=ignoring_sigterm)
+    try:
+        connection, _ = silent.accept()  # the download has begun
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+        assert time.monotonic() - started < 5
+        connection.close()
+    finally:
+        silent.close()
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Stopped by SIGTERM during start-up" in err and "Traceback" not in err
+
+
+def test_start_up_stuck_in_native_code_is_ended_by_the_watchdog():
+    """Signal handlers run only between bytecodes; a main thread that does
+    not come back (here: one that ignores the stop) is ended after the grace."""
+    code = (
+        "import logging, signal, sys, time\n"
+        "logging.basicConfig(stream=sys.stderr)\n"
+        "from wyoming_kokoro.stopping import Stopped, startup_signals\n"
+        "with startup_signals(grace=0.5):\n"
+        "    print('ready', flush=True)\n"
+        "    try:\n"
+        "        time.sleep(30)\n"
+        "    except Stopped:\n"
+        "        time.sleep(30)  # stuck: never unwinds\n"
+        "sys.exit(3)\n"
+    )
+    import signal
+
+    proc = subprocess.Popen([PYTHON, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=10)
+        assert time.monotonic() - started < 3
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "did not stop within" in err

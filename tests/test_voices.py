@@ -37,15 +37,89 @@ def test_blend_weights_are_normalised(base):
     ("af_heart", "at least two"),
     ("af_heart+", "empty voice name"),
     ("af_heart:abc+am_adam", "not a number"),
-    ("af_heart:-1+am_adam", "positive"),
-    ("af_heart:0+am_adam", "positive"),
-    ("af_heart:nan+am_adam", "positive"),
+    ("af_heart:-1+am_adam", "from 0.001 to 1000"),
+    ("af_heart:0+am_adam", "from 0.001 to 1000"),
+    ("af_heart:nan+am_adam", "from 0.001 to 1000"),
+    ("af_heart:inf+am_adam", "from 0.001 to 1000"),
+    ("af_heart:1e307+am_adam:1e307", "from 0.001 to 1000"),  # sum overflowed to inf
+    ("af_heart:1e308+am_adam", "from 0.001 to 1000"),  # inf/inf: NaN
+    ("af_heart:1e-400+am_adam", "from 0.001 to 1000"),  # underflows to 0
+    ("af_heart:" + "9" * 5000 + "+am_adam", "at most 512"),
     ("af_heart+zz_nobody", "unknown voice"),
     ("+".join(["af_heart"] * 9), "at most 8"),
 ])
 def test_bad_blends_name_the_problem(base, spec, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as error:
         blend("b", spec, base)
+    assert len(str(error.value)) < 200  # a client's 1 MB name is not echoed back
+
+
+def test_blend_weights_at_the_bounds_stay_finite(base):
+    mixed = blend("b", "af_heart:1000+am_adam:0.001", base)
+    assert np.all(np.isfinite(mixed.styles))
+    assert mixed.description.startswith("Blend of 100% Heart, 0% Adam")
+
+
+async def test_absurd_blend_weights_are_an_error_event(server):
+    from conftest import read_until
+    from wyoming.event import Event
+
+    async with server.client() as client:
+        for name in ("af_heart:1e307+am_adam:1e307", "af_heart:1e308+am_adam:1"):
+            await client.write_event(Event("synthesize", {"text": "Hi.", "voice": {"name": name}}))
+            reply = await read_until(client, "audio-stop")
+            assert reply.types == ["error"] and reply.events[0].data["code"] == "bad-voice", reply.events
+
+
+def _npz_bytes(**arrays) -> bytes:
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, **arrays)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("content", [
+    pytest.param(b"af_heart: 1 2 3\nnot a voices file\n", id="text"),
+    pytest.param(bytes(range(256)) * 64, id="random bytes"),
+    pytest.param(b"", id="empty"),
+    pytest.param(b"PK\x03\x04" + b"\0" * 100, id="broken zip"),
+    pytest.param(_npz_bytes(af_heart=np.array([{"a": 1}] * 3, dtype=object)), id="object array"),
+    pytest.param(_npz_bytes(af_heart=np.zeros((510, 256), np.complex64)), id="complex array"),
+    pytest.param(_npz_bytes(af_heart=np.zeros((5, 256), np.float32)), id="wrong shape"),
+])
+def test_bad_voices_files_are_named_without_numpy_advice(tmp_path, content):
+    path = tmp_path / "voices-v1.0.bin"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as error:
+        load_voices(path)
+    message = str(error.value)
+    assert str(path) in message and "\n" not in message
+    assert "pickle" not in message.lower(), message
+
+
+def test_a_voice_declaring_terabytes_is_refused_from_its_header(tmp_path):
+    """A crafted .npy header inside the archive: refused before allocating."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False,
+                                                  "shape": (10 ** 9, 1, 256)})
+    path = tmp_path / "voices.bin"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("af_heart.npy", header.getvalue() + b"\0" * 64)
+    with pytest.raises(ValueError, match="shape"):
+        load_voices(path)
+
+
+def test_custom_voice_files_of_the_wrong_kind_are_skipped_by_name(base, tmp_path, caplog):
+    (tmp_path / "af_text.npy").write_text("just text\n")
+    np.save(tmp_path / "af_object.npy", np.array([None] * 4, dtype=object), allow_pickle=True)
+    catalog = VoiceCatalog(base, [tmp_path])
+    assert "af_text" not in catalog and "af_object" not in catalog
+    assert "af_text.npy" in caplog.text and "af_object.npy" in caplog.text
+    assert "pickle" not in caplog.text.lower()
 
 
 def test_custom_voice_files_good_and_bad(base, tmp_path, caplog):

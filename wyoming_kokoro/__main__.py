@@ -27,7 +27,8 @@ from wyoming.server import AsyncServer, AsyncStdioServer, AsyncTcpServer
 
 from . import __version__
 from .cache import AudioCache
-from .config import ConfigError, cache_dir, load_file, merge, physical_cores, samples_per_chunk, validate
+from .config import ConfigError, cache_dir, load_file, merge, samples_per_chunk, validate
+from .cpus import physical_cores
 from .engine import Engine, EngineSettings
 from .handler import KokoroEventHandler, Service, ServiceSettings
 from .http_api import HttpSettings, parse_address, start_http
@@ -37,6 +38,7 @@ from .model_files import locate_model_files
 from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
 from .protocol import Limits
 from .scheduler import Scheduler
+from .stopping import Stopped, exit_deadline, exit_now, pending_stop, restore_signals, startup_signals
 from .text import pipeline_from_config
 from .voices import VoiceCatalog, load_voices
 
@@ -126,7 +128,6 @@ def session_options(config: dict[str, Any]) -> SessionOptions:
     return SessionOptions(
         providers=config["provider"],
         intra_op_threads=threads["intra_op"] or max(1, physical_cores() // config["workers"]),
-        inter_op_threads=threads["inter_op"],
         arena=arena["enabled"],
         arena_max_mb=arena["max_mb"],
         arena_shrink=arena["shrink"],
@@ -195,15 +196,16 @@ def build_service(config: dict[str, Any]) -> Service:
             first_tokens=first_tokens, growth=seg["growth"], max_tokens=seg["max_tokens"], cost=cost,
         ),
         prepare=pipeline_from_config(config).phonemes,
-        cache=AudioCache(int(config["cache"]["max_mb"] * 1024 * 1024), config["cache"]["max_chars"])
+        cache=AudioCache(int(config["cache"]["max_mb"] * 1024 * 1024), config["cache"]["max_phonemes"])
         if config["cache"]["enabled"] else None,
     )
     service = Service(engine, ServiceSettings(
         default_voice=config["voice"], speed=config["speed"], streaming=config["streaming"],
         samples_per_chunk=samples_per_chunk(config, config["output_rate"]), max_text_chars=config["max_text_chars"],
         max_connections=config["limits"]["max_connections"], idle_timeout=config["limits"]["idle_timeout"],
-        allowed_clients=tuple(config["allowed_clients"]),
-        limits=Limits(max_data_bytes=config["limits"]["max_data_bytes"],
+        write_timeout=config["limits"]["write_timeout"], allowed_clients=tuple(config["allowed_clients"]),
+        limits=Limits(max_line_bytes=config["limits"]["max_line_bytes"],
+                      max_data_bytes=config["limits"]["max_data_bytes"],
                       max_payload_bytes=config["limits"]["max_payload_bytes"]),
         output_rate=config["output_rate"], max_syntheses=config["limits"]["max_syntheses"],
         http_syntheses=config["limits"]["http_syntheses"] or config["workers"], http_wait=config["limits"]["http_wait"],
@@ -268,8 +270,10 @@ async def serve(uri: str, service: Service, http: tuple[str, int] | None = None,
             await start_zeroconf(server, zeroconf)
         _LOGGER.info("Serving on %s", uri)
         await _until_stop_signal()
-        _LOGGER.info("Stopping: closing connections and cancelling their synthesis")
-        await server.stop()
+        _LOGGER.info("Stopping: ending open audio streams, closing connections")
+        exit_deadline()
+        service.stopping = True  # refuse new connections from here on
+        await server.stop()  # each connection: error + audio-stop for open audio, within a second
     finally:
         if runner is not None:
             await runner.cleanup()
@@ -281,10 +285,13 @@ async def serve_stdio(factory: Any) -> None:
     limits and bad-line recovery as TCP clients (wyoming's stdio server
     trusts the sizes it is sent and stops at the first bad line)."""
     handler = factory(await async_get_stdin(), await async_get_stdout())
-    handler.idle_timeout = None
+    handler.idle_timeout = handler.write_timeout = None
     session = asyncio.create_task(handler.run())
     stop = asyncio.create_task(_until_stop_signal())
     await asyncio.wait({session, stop}, return_when=asyncio.FIRST_COMPLETED)
+    if stop.done():
+        exit_deadline()
+        await handler.stop()  # open audio ends with an error and audio-stop
     for task in (session, stop):
         task.cancel()
     await asyncio.gather(session, stop, return_exceptions=True)
@@ -298,11 +305,29 @@ async def _until_stop_signal() -> None:
             loop.add_signal_handler(signum, stop.set)
         except (NotImplementedError, RuntimeError):  # e.g. Windows event loops
             pass
+    if pending_stop():  # came after start-up, before these handlers
+        stop.set()
     await stop.wait()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     release_large_buffers_to_os()  # before ONNX Runtime allocates anything
+    try:
+        try:
+            with startup_signals():  # a stop during download / optimisation / warm-up works too
+                started = _start(argv)
+        except Stopped as stopped:
+            _LOGGER.info("Stopped by %s during start-up", stopped)
+            return 0
+        if isinstance(started, int):
+            return started
+        return _serve_until_stopped(*started)
+    finally:
+        restore_signals()
+
+
+def _start(argv: Sequence[str] | None) -> tuple[argparse.Namespace, dict[str, Any], Service] | int:
+    """Everything before serving; an exit code if it cannot be done."""
     try:
         args = parse_args(argv)
         logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
@@ -317,6 +342,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as error:  # bad URI, unreadable voices file
         print(f"wyoming-kokoro: error: {error}", file=sys.stderr)
         return 2
+    return args, config, service
+
+
+def _serve_until_stopped(args: argparse.Namespace, config: dict[str, Any], service: Service) -> int:
+    """Serve (the event loop handles stop signals from here on)."""
     try:
         options = http_settings(config, raise_fd_limit(), open_fds())
         asyncio.run(serve(args.uri, service, http=args.http, zeroconf=args.zeroconf, http_options=options))
@@ -325,6 +355,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # e.g. address already in use
         print(f"wyoming-kokoro: error: {args.uri}: {error.strerror or error}", file=sys.stderr)
         return 2
+    if service.engine.scheduler.busy:  # a model call is still running: do not wait for it
+        exit_now("Stopped; the model call in progress was abandoned")
     return 0
 
 

@@ -54,8 +54,9 @@ def _number(low: float, high: float, *, integer: bool = False):
 
 
 _THREADS = vol.Schema({
+    # No inter_op: Kokoro's graph runs sequentially, where ONNX Runtime's
+    # inter-op threads do nothing; a key that does nothing is not offered.
     vol.Optional("intra_op", default=None): vol.Any(None, _number(1, 256, integer=True)),
-    vol.Optional("inter_op", default=1): _number(1, 64, integer=True),
 })
 
 _ARENA = vol.Schema({
@@ -75,12 +76,15 @@ _SEGMENT = vol.Schema({
 _CACHE = vol.Schema({
     vol.Optional("enabled", default=True): bool,
     vol.Optional("max_mb", default=32): _number(0, 4096),
-    vol.Optional("max_chars", default=120): _number(1, 100000, integer=True),
+    # Phoneme symbols (what the cache can see of a segment), not characters.
+    vol.Optional("max_phonemes", default=120): _number(1, 100000, integer=True),
 })
 
 _LIMITS = vol.Schema({
     vol.Optional("max_connections", default=32): _number(1, 100000, integer=True),
     vol.Optional("idle_timeout", default=300): _number(1, 86400),
+    vol.Optional("write_timeout", default=30): _number(1, 3600),
+    vol.Optional("max_line_bytes", default=64 * 1024): _number(1024, 16 << 20, integer=True),
     vol.Optional("max_data_bytes", default=1024 * 1024): _number(1024, 1 << 30, integer=True),
     vol.Optional("max_payload_bytes", default=1024 * 1024): _number(0, 1 << 30, integer=True),
     vol.Optional("max_syntheses", default=8): _number(1, 1024, integer=True),
@@ -89,6 +93,15 @@ _LIMITS = vol.Schema({
     vol.Optional("http_connections", default=64): _number(1, 100000, integer=True),
     vol.Optional("http_read_timeout", default=15): _number(1, 3600),
 })
+
+
+def _blend(value: Any) -> str:
+    from .voices import check_blend
+
+    try:
+        return check_blend(value)
+    except ValueError as error:
+        raise vol.Invalid(str(error)) from None
 
 
 def _network(value: Any):
@@ -188,7 +201,7 @@ SCHEMA = vol.Schema({
     vol.Optional("data_dirs", default=[]): [str],
     vol.Optional("model", default={}): _model,
     vol.Optional("download", default={}): _DOWNLOAD,
-    vol.Optional("blends", default={}): {str: str},
+    vol.Optional("blends", default={}): {str: _blend},
     vol.Optional("openai_voices", default={}): {str: str},
     vol.Optional("output_rate", default=24000): vol.In([16000, 22050, 24000]),
     vol.Optional("custom_voice_language", default="en-us"):
@@ -225,14 +238,30 @@ def validate(raw: dict[str, Any], source: str = "config") -> dict[str, Any]:
         raise ConfigError(_describe_error(error, source)) from None
 
 
+MAX_CONFIG_BYTES = 1024 * 1024
+"""A config file is a few KB; more is the wrong file (or /dev/zero)."""
+
+
 def load_file(path: Path) -> dict[str, Any]:
-    """Read a YAML config file (not yet validated)."""
+    """Read a YAML config file (not yet validated). Every failure names the file."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)
     except OSError as error:
         raise ConfigError(f"config file {path}: {error.strerror or error}") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config file {path}: over {MAX_CONFIG_BYTES // 1024} KB; not a configuration file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(f"config file {path}: not UTF-8 text (byte {error.start}); "
+                          "expected YAML such as kokoro.yaml") from None
+    if "\x00" in text:
+        raise ConfigError(f"config file {path}: binary data; expected YAML such as kokoro.yaml")
     try:
         raw = yaml.safe_load(text)
+    except RecursionError:
+        raise ConfigError(f"config file {path}: nested too deeply") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark else ""
@@ -253,24 +282,6 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
         else:
             merged[key] = value
     return merged
-
-
-def physical_cores() -> int:
-    """Physical cores: ONNX Runtime gains nothing from hyper-threads here."""
-    try:
-        pairs = set()
-        physical = core = None
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("physical id"):
-                physical = line.split(":")[1].strip()
-            elif line.startswith("core id"):
-                core = line.split(":")[1].strip()
-                pairs.add((physical, core))
-        if pairs:
-            return min(len(pairs), os.cpu_count() or len(pairs))
-    except OSError:
-        pass
-    return os.cpu_count() or 1
 
 
 def cache_dir(config: dict[str, Any]) -> Path:

@@ -44,7 +44,8 @@ _THIRD_PERSON = frozenset("he she it who which".split())
 _DETERMINERS = frozenset(
     "the a an this these those my your his her its our their some any no every each another".split()
 )
-_OBJECT_STARTS = _DETERMINERS | frozenset("it them him me us you up down".split())
+_OBJECT_STARTS = _DETERMINERS | frozenset("it them him me us you up down to with from on off in into all".split())
+"""Words after a clause-initial heteronym that make it an imperative verb ("Update to", "Close the")."""
 
 
 @dataclass(frozen=True)
@@ -279,6 +280,9 @@ def available() -> bool:
         return False
 
 
+_NOT_A_NOUN = frozenset(
+    "and or is was to of in on at for with vs versus plus minus then are has had will can and/or & - — , .".split())
+"""Words that cannot follow the article "A": before them a capital A is the letter."""
 _TOKEN = re.compile(r"\S+")
 _EDGE = re.compile(r"^[\"'‘’`]+|[\"'‘’`]+$")
 
@@ -302,8 +306,8 @@ def weak_forms(words: list[str], phonemes: list[str | None], british: bool) -> l
             out[index] = "ði" if vowel else "ðə"
         elif lower == "to":
             out[index] = "tʊ" if vowel else "tə"
-        elif word in ("a", "A"):
-            out[index] = "ɐ"
+        elif word == "a" or (word == "A" and words[index + 1].lower() not in _NOT_A_NOUN):
+            out[index] = "ɐ"  # the article; "A and B", "A is" keep the letter's name
         elif lower == "an":
             out[index] = "ɐn"
         elif word == "I":

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import logging
 import zipfile
+import zlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from stat import S_ISREG
+from typing import Any
 
 import numpy as np
 
@@ -94,17 +96,63 @@ def unavailable_reason(language: str) -> str:
     return install_hint(language)
 
 
+NPZ_MAGIC = b"PK\x03\x04"
+NPY_MAGIC = b"\x93NUMPY"
+MAX_VOICES = 1024
+"""Kokoro ships 54; a file with more is not a voices file (and each costs 0.5 MB)."""
+MAX_STYLE_ROWS = 4 * MAX_TOKENS
+
+
+def _magic(path: Path, magic: bytes, what: str) -> None:
+    """Refuse a file that does not start like `what`, before NumPy reads it:
+    NumPy would try it as a pickle and answer with advice about allow_pickle."""
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(len(magic))
+    except OSError as error:
+        raise ValueError(f"{path}: cannot read: {error.strerror or error}") from None
+    if head != magic:
+        raise ValueError(f"{path} is not {what}")
+
+
+def _check_header(handle: Any, name: str) -> None:
+    """A style pack's shape and type from its .npy header, before any data
+    is read: an object array, or a header declaring terabytes, is refused
+    without allocating anything."""
+    version = np.lib.format.read_magic(handle)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+    else:
+        shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+    if dtype.kind not in "fiu" or dtype.hasobject:
+        raise ValueError(f"voice {name!r} is an array of {dtype}; expected numbers")
+    if not shape or shape[0] > MAX_STYLE_ROWS or int(np.prod(shape, dtype=np.int64)) > MAX_STYLE_ROWS * STYLE_DIM:
+        raise ValueError(f"voice {name!r} has shape {tuple(shape)}; expected ({MAX_TOKENS}, 1, {STYLE_DIM})")
+
+
+def _read_member(archive: Any, name: str) -> np.ndarray:
+    with archive.zip.open(f"{name}.npy") as handle:
+        _check_header(handle, name)
+    return archive[name]
+
+
 def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str, Voice]:
-    """Read a voices .npz (voices-v1.0.bin). Raises ValueError if unreadable."""
+    """Read a voices .npz (voices-v1.0.bin). Raises ValueError, naming the
+    file, for anything else: text, random bytes, a damaged archive, a voice
+    that is not a float array of the right shape."""
+    what = "a Kokoro voices file (a NumPy .npz archive such as voices-v1.0.bin)"
+    _magic(path, NPZ_MAGIC, what)
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile) as error:
-        raise ValueError(f"{path} is not a Kokoro voices file (.npz): {error}") from None
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise ValueError(f"{path} is not {what}: {_first_line(error)}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is not a Kokoro voices file: expected a NumPy .npz archive")
+        raise ValueError(f"{path} is not {what}")
     voices: dict[str, Voice] = {}
     hidden: dict[str, list[str]] = {}
     with archive:
+        if len(archive.files) > MAX_VOICES:
+            raise ValueError(f"{path} holds {len(archive.files)} arrays; not {what}")
         for name in sorted(archive.files):
             language, description = describe(name)
             if language is None:
@@ -113,7 +161,10 @@ def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str
             if language.espeak in hide_languages:
                 hidden.setdefault(language.espeak, []).append(name)
                 continue
-            styles = as_style_pack(name, archive[name])
+            try:
+                styles = as_style_pack(name, _read_member(archive, name))
+            except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error) as error:
+                raise ValueError(f"{path}: {_first_line(error)}") from None
             voices[name] = Voice(name, language, description, styles)
     if hidden:  # one line, naming what to install, rather than one per voice
         _LOGGER.warning("Hiding %d voices: %s", sum(map(len, hidden.values())), "; ".join(
@@ -128,8 +179,22 @@ MAX_BLEND_VOICES = 8
 would block the event loop for seconds while it is mixed."""
 
 
+MIN_BLEND_WEIGHT, MAX_BLEND_WEIGHT = 0.001, 1000.0
+"""Weights are relative, so this range loses nothing; bounded, their sum and
+the percentages shown can neither overflow nor come out NaN."""
+MAX_BLEND_SPEC = 512
+"""Characters in a blend name: 8 voice names with weights fit easily."""
+
+
+def _short(text: str, limit: int = 60) -> str:
+    """A client's text, quoted and cut short for an error message."""
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def _weights(spec: str) -> list[tuple[str, float]]:
     """'af_heart:0.7+bf_emma:0.3' -> [(af_heart, 0.7), (bf_emma, 0.3)] (weights default to 1)."""
+    if len(spec) > MAX_BLEND_SPEC:
+        raise ValueError(f"blend of {len(spec)} characters; at most {MAX_BLEND_SPEC}")
     if spec.count("+") >= MAX_BLEND_VOICES:
         raise ValueError(f"blend of {spec.count('+') + 1} voices; at most {MAX_BLEND_VOICES} may be mixed")
     parts = []
@@ -137,17 +202,28 @@ def _weights(spec: str) -> list[tuple[str, float]]:
         name, _, weight = part.strip().partition(":")
         name = name.strip()
         if not name:
-            raise ValueError(f"blend {spec!r} has an empty voice name")
+            raise ValueError(f"blend {_short(spec)} has an empty voice name")
         try:
             value = float(weight) if weight.strip() else 1.0
         except ValueError:
-            raise ValueError(f"blend {spec!r}: weight {weight!r} of {name} is not a number") from None
-        if not np.isfinite(value) or value <= 0:
-            raise ValueError(f"blend {spec!r}: weight of {name} must be a positive number")
+            raise ValueError(f"blend {_short(spec)}: weight {_short(weight, 20)} of {_short(name, 40)} "
+                             "is not a number") from None
+        if not MIN_BLEND_WEIGHT <= value <= MAX_BLEND_WEIGHT:  # also false for NaN
+            raise ValueError(f"blend {_short(spec)}: weight of {_short(name, 40)} must be a number from "
+                             f"{MIN_BLEND_WEIGHT:g} to {MAX_BLEND_WEIGHT:g}")
         parts.append((name, value))
     if len(parts) < 2:
-        raise ValueError(f"blend {spec!r} needs at least two voices joined by '+'")
+        raise ValueError(f"blend {_short(spec)} needs at least two voices joined by '+'")
     return parts
+
+
+def check_blend(spec: Any) -> str:
+    """A blend spec from configuration, checked for syntax and weights
+    (the voices it names are checked once the voices are loaded)."""
+    if not isinstance(spec, str):
+        raise ValueError("expected a blend such as 'af_heart:0.7+bf_emma:0.3'")
+    _weights(spec)
+    return spec
 
 
 def blend(name: str, spec: str, voices: Mapping[str, Voice]) -> Voice:
@@ -160,7 +236,7 @@ def blend(name: str, spec: str, voices: Mapping[str, Voice]) -> Voice:
     parts = _weights(spec)
     missing = [n for n, _ in parts if n not in voices]
     if missing:
-        raise ValueError(f"blend {spec!r}: unknown voice(s) {', '.join(missing)}")
+        raise ValueError(f"blend {_short(spec)}: unknown voice(s) {', '.join(_short(m, 40) for m in missing)}")
     total = sum(w for _, w in parts)
     styles = sum(voices[n].styles * (w / total) for n, w in parts)
     first = voices[parts[0][0]]
@@ -247,9 +323,12 @@ class VoiceCatalog(Mapping[str, Voice]):
         """
         name = path.stem
         try:
+            _magic(path, NPY_MAGIC, "a NumPy .npy style pack")
+            with open(path, "rb") as handle:
+                _check_header(handle, name)
             styles = np.array(as_style_pack(name, np.load(path, mmap_mode="r", allow_pickle=False)))
         except (OSError, ValueError, EOFError) as error:  # EOFError: an empty (half-copied) file
-            _LOGGER.warning("Skipping custom voice %s: %s", path, str(error).splitlines()[0])
+            _LOGGER.warning("Skipping custom voice %s: %s", path, _first_line(error))
             return None
         language, description = describe(name)
         if language is None:
@@ -283,3 +362,7 @@ class VoiceCatalog(Mapping[str, Voice]):
 
     def __len__(self) -> int:
         return len(self._voices)
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).splitlines() or [type(error).__name__])[0]

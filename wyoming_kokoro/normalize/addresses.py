@@ -52,7 +52,48 @@ def _url_words(m: re.Match[str], L: Lang) -> str | None:
     return f"{_speak_address(body, L)}{trail}"
 
 
+_RELEASE_RE = re.compile(
+    r"(?P<ctx>\b(?:Home Assistant|HA|[Vv]ersion|[Rr]elease|[Cc]ore|OS|Supervisor|[Uu]pdate)\s+)"
+    r"(?P<y>20\d\d)\.(?P<m>\d{1,2})(?:\.(?P<p>\d{1,3}))?(?![\w])(?!\.\d)")
+"""Home Assistant's calendar versions: "2024.12" is said "twenty twenty-four point twelve"."""
+_VERSION_RE = re.compile(r"(?<![\w.])[vV](?P<n>\d+(?:\.\d+)+)(?![\w])(?!\.\d)")
+_DOTTED_NAME_RE = re.compile(
+    r"(?<![\w.@/\\-])[a-z][a-z0-9]*(?:_[a-z0-9]+)*(?:\.(?:[a-z0-9]+(?:_[a-z0-9]+)*|[a-z0-9]*_[a-z0-9_]*)){1,3}"
+    r"(?![\w@/-])(?!\.\w)")
+"""light.turn_on, sensor.living_room_temperature, config.yaml: lower-case words joined by dots."""
+_ACRONYM_NUMBER_RE = re.compile(r"(?<![\w.])(?P<a>[A-Z]{1,4})(?P<n>\d+(?:\.\d+)?)(?![\w])(?![.,]\d)")
+"""PM2.5, CO2, MP3: the letters, then the number."""
+
+
+def _release(m: re.Match[str], L: Lang) -> str:
+    from .numbers import cardinal, year
+
+    point = L.w["point"] if L.family == "en" else L.w["dot"]
+    words = f"{m.group('ctx')}{year(int(m.group('y')), L)} {point} {cardinal(int(m.group('m')), L)}"
+    return words + (f" {point} {cardinal(int(m.group('p')), L)}" if m.group("p") else "")
+
+
+def _version(m: re.Match[str], L: Lang) -> str:
+    from .numbers import say_int
+
+    point = L.w["point"] if L.family == "en" else L.w["dot"]
+    return f"{L.w['version']} " + f" {point} ".join(say_int(part, L) for part in m.group("n").split("."))
+
+
+def _dotted_name(m: re.Match[str], L: Lang) -> str | None:
+    parts = m.group().split(".")
+    if any(len(part) < 2 for part in parts):
+        return None  # "e.g", "a.m": abbreviations, not names
+    return f" {L.w['dot']} ".join(part.replace("_", " ").strip() for part in parts)
+
+
 def rule_urls(text: str, c: Ctx) -> str:
-    """Say web addresses the way people do: no scheme, no "www", no query."""
+    """Say web addresses the way people do (no scheme, no "www", no query),
+    and dotted names and versions without a full stop inside them."""
     assert c.L is not None
-    return c.sub(_URL_RE, lambda m: _url_words(m, c.L), text)
+    L = c.L
+    text = c.sub(_URL_RE, lambda m: _url_words(m, L), text)
+    text = c.sub(_RELEASE_RE, lambda m: _release(m, L), text)
+    text = c.sub(_VERSION_RE, lambda m: _version(m, L), text)
+    text = c.sub(_DOTTED_NAME_RE, lambda m: _dotted_name(m, L), text)
+    return c.sub(_ACRONYM_NUMBER_RE, lambda m: f"{m.group('a')} {m.group('n')}", text)

@@ -115,11 +115,14 @@ def protect_phonemes(text: str, c: Ctx) -> str:
 
 
 _DOUBLE_PUNCT_RE = re.compile(r"(?<=[.!?,;:])(?: [.,;:])+(?=\s|$)")
+_SPACED_DASH_RE = re.compile(r"(?<=\S) [-–] (?=\S)")
+"""A dash between words is a pause (the model's "—"), not a word the G2P must guess."""
 _SPACE_BEFORE_PUNCT_RE = re.compile(r" ([,.;:!?])(?=\s|$)")
 
 
 def tidy_spacing(text: str) -> str:
     """Single spaces, no space before punctuation, no ". ." left by deletions."""
     text = SPACES_RE.sub(" ", text).strip()
+    text = _SPACED_DASH_RE.sub(" — ", text)
     text = _DOUBLE_PUNCT_RE.sub("", text)
     return _SPACE_BEFORE_PUNCT_RE.sub(r"\1", text)

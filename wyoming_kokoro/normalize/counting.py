@@ -10,7 +10,7 @@ import re
 
 from .context import Ctx
 from .languages import VULGAR, Lang
-from .numbers import agree, ascii_digits, cardinal, ordinal, parse_num, say_int, say_number, year
+from .numbers import agree, ascii_digits, cardinal, num_value, ordinal, parse_num, say_int, say_number, year
 from .patterns import patterns
 
 
@@ -29,6 +29,8 @@ def rule_ordinals(text: str, c: Ctx) -> str:
     return c.sub(pattern, lambda m: _ordinal_words(m, c.L), text)
 
 
+_IDIOM_RE = re.compile(r"(?<![\w/.,])(?:(?P<a>24)/(?P<b>7)|(?P<c>50)/(?P<d>50))(?![\w/])(?![.,]\d)")
+"""24/7 ("twenty-four seven") and 50/50 ("fifty-fifty"): not fractions, never "slash"."""
 _FRACTION_RE = re.compile(
     r"(?<![\w/.,])(?:(?P<whole>\d+)\s(?=\d+/))?(?P<n>\d{1,2})/(?P<d>\d{1,2})(?![\w/])(?![.,]\d)")
 _VULGAR_RE = re.compile(r"(?<![\w.,])(?:(?P<whole>\d+)\s?)?(?P<v>[" + "".join(VULGAR) + r"])")
@@ -69,6 +71,11 @@ def rule_fractions(text: str, c: Ctx) -> str:
         words = fraction_words(n, d, L)
         return None if words is None else with_whole(m.group("whole"), words, n, L)
 
+    def idiom(m: re.Match[str]) -> str:
+        a, b = (cardinal(int(m.group(k)), L) for k in (("a", "b") if m.group("a") else ("c", "d")))
+        return f"{a}-{b}" if a == b and L.family == "en" else f"{a} {b}"
+
+    text = c.sub(_IDIOM_RE, idiom, text)
     return c.sub(_VULGAR_RE, vulgar, c.sub(_FRACTION_RE, slash, text))
 
 
@@ -83,6 +90,9 @@ def rule_ranges(text: str, c: Ctx) -> str:
 
     def fn(m: re.Match[str]) -> str | None:
         a, b = m.group("a"), m.group("b")
+        if m.group("spaced") and not num_value(*parse_num(a, L)) < num_value(*parse_num(b, L)):
+            # "10 - 5": a subtraction, not a range
+            return f"{say_number(*parse_num(a, L), L)} {L.w['minus']} {say_number(*parse_num(b, L), L)}"
         if L.family == "en" and is_year(a) and is_year(b) and int(a) < int(b):
             return f"{year(int(a), L)} {L.w['to']} {year(int(b), L)}"
         return f"{say_number(*parse_num(a, L), L)} {L.w['to']} {say_number(*parse_num(b, L), L)}"

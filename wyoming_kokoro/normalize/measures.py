@@ -83,8 +83,56 @@ def _fraction_of_unit(m: re.Match[str], sing: str, plur: str, L: Lang) -> str | 
     return f"{sign}{words} {sing}"
 
 
+_DURATION_RE = re.compile(
+    r"(?<![\w.,:])(?:(?P<h>\d+)\s?h(?:rs?)?\s?(?P<m>\d{1,2})\s?m(?:ins?)?(?:\s?(?P<s>\d{1,2})\s?s(?:ecs?)?)?"
+    r"|(?P<m2>\d+)\s?m(?:ins?)?\s?(?P<s2>\d{1,2})\s?s(?:ecs?)?)(?![\w/])")
+"""1h 30m, 2h15m30s, 5m 30s: in a duration "m" is minutes, not meters."""
+_FEET_INCHES_RE = re.compile(
+    r"(?<![\w.,])(?P<ft>\d+)\s?(?:ft|feet|foot|′|')\s?(?P<a>\d+(?:\.\d+)?)\s?(?:in|inch|inches|″)(?![\w])")
+_INCHES_RE = re.compile(
+    r"(?<![\w.,])(?P<a>\d+(?:\.\d+)?)(?:\s?in|-inch|\s?″)(?![\w-])"
+    r"(?=\s*(?:$|[.,;:!?)]|(?:x|×|by|tall|wide|long|deep|high|thick|screen|display|monitor|TV|pizza|laptop|tablet|"
+    r"pan|diameter)\b))")
+"""12 in: inches only where "in" cannot be the preposition (end of clause, a size)."""
+
+
+def _amount(number: str, unit: str, L: Lang) -> str | None:
+    entry = L.unit(unit)
+    if entry is None:
+        return None
+    feminine = entry.startswith("f:")
+    sing, _, plur = entry.removeprefix("f:").partition("|")
+    int_str, frac = parse_num(number, L)
+    words = say_number(int_str, frac, L)
+    if not frac:
+        words = agree(words, L, feminine)
+    return f"{words} {sing if is_singular(int_str, frac, L) else plur}"
+
+
+_BEFORE_NOUN_RE = re.compile(r"\s*(?:screen|display|monitor|TV|pizza|laptop|tablet|pan)\b")
+
+
+def _inches(m: re.Match[str], text: str, L: Lang) -> str | None:
+    """ "12 in." -> twelve inches; before a noun it is an adjective: "a twelve-inch pizza"."""
+    if m.group().endswith("-inch") or _BEFORE_NOUN_RE.match(text, m.end()):
+        int_str, frac = parse_num(m.group("a"), L)
+        return f"{say_number(int_str, frac, L)}-inch"
+    return _amount(m.group("a"), "in", L)
+
+
+def _duration(m: re.Match[str], L: Lang) -> str | None:
+    parts = [(m.group("h"), "h"), (m.group("m") or m.group("m2"), "min"), (m.group("s") or m.group("s2"), "s")]
+    said = [_amount(n, unit, L) for n, unit in parts if n is not None]
+    return None if None in said else " ".join(said)
+
+
 def rule_units(text: str, c: Ctx) -> str:
     """Units after a number: "12.4 kWh" -> "twelve point four kilowatt hours"."""
     assert c.L is not None
     L = c.L
+    text = c.sub(_DURATION_RE, lambda m: _duration(m, L), text)
+    if L.unit("in"):
+        text = c.sub(_FEET_INCHES_RE, lambda m: f"{_amount(m.group('ft'), 'ft', L)} {_amount(m.group('a'), 'in', L)}",
+                     text)
+        text = c.sub(_INCHES_RE, lambda m: _inches(m, text, L), text)
     return c.sub(patterns(L.family).units, lambda m: _unit_words(m, L), text)

@@ -44,7 +44,7 @@ def patterns(family: str) -> Patterns:
     return Patterns(
         money_pre=re.compile(
             rf"{_SIGN}(?<![\w.,])(?P<cur>{cur})\s?(?P<num>{num})"
-            rf"(?:\s?[-–—]\s?(?:(?P=cur)\s?)?(?P<num2>{num}))?{scale}{_END}"),
+            rf"(?:\s?[-–—]\s?(?:(?P=cur)\s?)?(?P<num2>{num})(?![\d.,]*\s?[%％]))?{scale}{_END}"),
         money_post=re.compile(
             rf"{_SIGN}{_START}(?P<num>{num})\s?(?P<cur>€|\$|£|¥|₹|¢|USD|EUR|GBP|JPY|INR|BRL)(?!\w)"),
         percent=re.compile(
@@ -54,7 +54,7 @@ def patterns(family: str) -> Patterns:
             rf"(?P<v>[{''.join(VULGAR)}])))|(?P<a>{num})(?:\s?[-–—]\s?(?P<b>{num}))?)(?P<sp>\s?)"
             rf"(?P<unit>{_UNIT_ALT})(?![\w²³])(?!/\w)"),
         ranges=re.compile(
-            rf"(?<![-−])(?<![\w.,/])(?P<a>{num})(?:-|\s?[–—]\s?)(?P<b>{num})(?![\w/%])(?![.,-]\d)"),
+            rf"(?<![-−])(?<![\w.,/])(?P<a>{num})(?:-|\s?[–—]\s?|(?P<spaced>\s-\s))(?P<b>{num})(?![\w/%])(?![.,-]\d)"),
         numbers=re.compile(rf"{_SIGN}{_START}(?P<num>{num}){_END}"),
         dotted=re.compile(r"(?<![\w.,])\d+(?:\.\d+){2,}(?![\w])(?!\.\d)"),
         ordinals=(re.compile(rf"(?<![\w.,])(?P<n>\d+)(?P<suf>{ordinal_suffix})(?!\w)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from .context import Ctx
-from .numbers import DOT_THOUSANDS_RE, parse_num, say_int, say_number
+from .numbers import DOT_THOUSANDS_RE, agree, noun_gender, parse_num, say_int, say_number
 from .patterns import patterns
 
 _AMP_RE = re.compile(r"\s*&\s*")
@@ -34,6 +34,9 @@ def rule_symbols(text: str, c: Ctx) -> str:
     return text
 
 
+_NEXT_WORD_RE = re.compile(r"\s+([^\W\d_]+)")
+
+
 def rule_numbers(text: str, c: Ctx) -> str:
     """Every remaining standalone number: cardinals, decimals, negatives,
     thousands separators; dotted runs (versions, IPs) digit-group by group."""
@@ -47,7 +50,14 @@ def rule_numbers(text: str, c: Ctx) -> str:
         return f" {L.w['dot']} ".join(say_int(part, L) for part in s.split("."))
 
     def number(m: re.Match[str]) -> str:
-        return say_number(*parse_num(m.group("num"), L), L, m.group("sign") or "")
+        int_str, frac = parse_num(m.group("num"), L)
+        words = say_number(int_str, frac, L, m.group("sign") or "")
+        noun = _NEXT_WORD_RE.match(text, m.end())
+        if noun and not frac:  # "1 hora" -> "una hora", "21 grados" -> "veintiún grados"
+            gender = noun_gender(noun.group(1), L)
+            if gender is not None:
+                words = agree(words, L, gender)
+        return words
 
     text = c.sub(P.dotted, dotted, text)
     return c.sub(P.numbers, number, text)

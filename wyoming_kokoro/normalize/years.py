@@ -16,6 +16,16 @@ _YEAR_CONTEXT_RE = re.compile(
     r"[Ww]inter|[Ss]pring|[Aa]utumn|[Ff]all|[Ss]ummer of|[Ww]inter of)[\s-]+)"
     r"(?P<y>1[1-9]\d\d|20\d\d)(?![\w])(?![.,]\d)"
 )
+_YEAR_BEFORE_NOUN_RE = re.compile(
+    r"(?<!\w)(?P<ctx>(?:[Tt]he|[Tt]his|[Tt]hat|[Ll]ast|[Nn]ext|[Ii]ts|[Tt]heir|[Oo]ur|[Hh]is|[Hh]er|[Yy]our|[Mm]y)\s+)"
+    r"(?P<y>1[1-9]\d\d|20\d\d)(?=\s+(?:[a-z][a-z-]*\s+)?(?i:season|election|model|edition|version|release|"
+    r"census|budget|tax|fiscal|school|academic|calendar|championship|cup|olympics|world|tournament|draft|"
+    r"class|vintage|harvest|campaign|update|report|survey|summer|winter|spring|autumn|fall|festival|show)\b)"
+    r"(?![.,]\d)")
+"""'the 2024 season', 'this 2025 model': a year, said as one."""
+_YEAR_SUBJECT_RE = re.compile(
+    r"(?:^|(?<=[.!?]\s))(?P<y>1[1-9]\d\d|20\d\d)(?=\s+(?:was|is|has|had|will|saw|brought|marked|began|ended)\b)")
+"""'2024 was a good year': a year opening a sentence before a verb."""
 _YEAR_ERA_RE = re.compile(r"(?<![\w.,])(?P<y>\d{3,4})\s+(?P<era>AD|BC|BCE|CE|A\.D\.|B\.C\.)(?!\w)")
 _DECADE_RE = re.compile(
     r"(?P<pre>\b(?:[Tt]he|[Hh]is|[Hh]er|[Tt]heir|[Mm]y|[Yy]our|[Oo]ur|[Ee]arly|[Ll]ate|[Mm]id)[\s-]+)?"
@@ -42,4 +52,6 @@ def rule_years(text: str, c: Ctx) -> str:
 
     text = c.sub(_DECADE_RE, decade, text)
     text = c.sub(_YEAR_ERA_RE, era, text)
+    text = c.sub(_YEAR_BEFORE_NOUN_RE, lambda m: m.group("ctx") + year(int(m.group("y")), L), text)
+    text = c.sub(_YEAR_SUBJECT_RE, lambda m: year(int(m.group("y")), L), text)
     return c.sub(_YEAR_CONTEXT_RE, lambda m: m.group("ctx") + year(int(m.group("y")), L), text)
