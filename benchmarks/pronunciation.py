@@ -9,6 +9,7 @@ Markdown table and the most frequent differences.
     pip install -e '.[bench]'
     python benchmarks/pronunciation.py --words 3000
     python benchmarks/pronunciation.py --espeak     # espeak-ng alone, for comparison
+    python benchmarks/pronunciation.py --capitalised  # also "Around" through the whole text path
 """
 
 from __future__ import annotations
@@ -63,10 +64,20 @@ def differences(expected: str, got: str) -> list[str]:
     return out
 
 
-def measure(language: str, count: int, use_lexicon: bool) -> dict:
+def measure(language: str, count: int, use_lexicon: bool, capitalised: bool = False) -> dict:
+    """capitalised: each word as it starts a sentence ("Around"), through the
+    whole text path (normalisation, lexicon with its case forms, G2P)."""
     lexicon = gold(language)
     words = word_list(count, lexicon)
-    g2p = get_g2p(language, use_misaki=use_lexicon)
+    if capitalised:
+        from wyoming_kokoro.text import TextPipeline
+
+        pipeline = TextPipeline()
+
+        def g2p(word: str) -> str:
+            return pipeline.phonemes(word[:1].upper() + word[1:], language)
+    else:
+        g2p = get_g2p(language, use_misaki=use_lexicon)
     exact = loose = 0
     diffs: Counter[str] = Counter()
     examples: dict[str, str] = {}
@@ -80,7 +91,8 @@ def measure(language: str, count: int, use_lexicon: bool) -> dict:
             for diff in differences(expected, got):
                 diffs[diff] += 1
                 examples.setdefault(diff, f"{word}: {expected} → {got}")
-    return {"language": language, "words": len(words), "exact": exact / len(words),
+    label = f"{language}, capitalised, text path" if capitalised else language
+    return {"language": label, "words": len(words), "exact": exact / len(words),
             "stress_free": loose / len(words), "top": diffs.most_common(8), "examples": examples}
 
 
@@ -88,9 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--words", type=int, default=3000)
     parser.add_argument("--espeak", action="store_true", help="espeak-ng only (no lexicon)")
+    parser.add_argument("--capitalised", action="store_true",
+                        help="also each word capitalised through the whole text path")
     parser.add_argument("--json", help="also write the results here")
     args = parser.parse_args(argv)
     results = [measure(lang, args.words, not args.espeak) for lang in ("en-us", "en-gb")]
+    if args.capitalised:
+        results += [measure(lang, args.words, True, capitalised=True) for lang in ("en-us", "en-gb")]
     print("| language | words | exact | ignoring stress | top differences (gold→ours, count) |")
     print("|---|---|---|---|---|")
     for r in results:
