@@ -35,9 +35,9 @@ from wyoming.server import AsyncTcpServer
 import wyoming_kokoro
 from wyoming_kokoro import __main__ as cli
 from wyoming_kokoro.config import CHUNK_PROFILES, SCHEMA
-from wyoming_kokoro.download import VARIANTS
 from wyoming_kokoro.handler import KokoroEventHandler
 from wyoming_kokoro.model_files import MODEL_NAMES
+from wyoming_kokoro.release import VARIANTS
 from wyoming_kokoro.voices import describe
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -509,7 +509,7 @@ async def test_healthcheck_passes_while_start_up_makes_progress(tmp_path):
 
 def test_download_progress_beats_the_heartbeat(tmp_path, monkeypatch):
     from wyoming_kokoro import heartbeat
-    from wyoming_kokoro.download import Progress
+    from wyoming_kokoro.progress import Progress
 
     beat = tmp_path / "heartbeat"
     monkeypatch.setenv(heartbeat.ENV, str(beat))

@@ -25,17 +25,12 @@ import pytest
 from aiohttp import web
 from onnx import TensorProto, helper
 
-from wyoming_kokoro import download
-from wyoming_kokoro.download import (
-    VARIANTS,
-    VOICES_FILE,
-    DownloadError,
-    Progress,
-    download_file,
-    ensure_file,
-    main,
-    validate_kokoro_onnx,
-)
+from wyoming_kokoro import download, release
+from wyoming_kokoro.download import DownloadError, download_file, main
+from wyoming_kokoro.model_files import ensure_file
+from wyoming_kokoro.progress import Progress
+from wyoming_kokoro.release import VARIANTS, VOICES_FILE
+from wyoming_kokoro.verify import validate_kokoro_onnx, validate_voices
 
 MODEL = VARIANTS["fp32"]
 FP16 = VARIANTS["fp16"]
@@ -479,22 +474,22 @@ def test_onnx_with_wrong_interface_is_rejected(tmp_path):
 def test_voices_without_hash_are_validated(tmp_path, voices_bytes):
     good = tmp_path / "good.bin"
     good.write_bytes(voices_bytes)
-    download.validate_voices(good)
+    validate_voices(good)
     bad = tmp_path / "bad.bin"
     bad.write_bytes(b"not a zip")
     with pytest.raises(ValueError):
-        download.validate_voices(bad)
+        validate_voices(bad)
 
 
 def test_built_in_table_matches_release():
-    assert download.FILES[MODEL].sha256 == (
+    assert release.FILES[MODEL].sha256 == (
         "7d5df8ecf7d4b1878015a32686053fd0eebe2bc377234608764cc0ef3636a6c5"
     )
-    assert download.FILES[VOICES_FILE].sha256 == (
+    assert release.FILES[VOICES_FILE].sha256 == (
         "bca610b8308e8d99f32e6fe4197e7ec01679264efed0cac9140fe9c29f1fbf7d"
     )
-    assert download.FILES[VARIANTS["int8"]].sha256 is None
-    assert set(VARIANTS.values()) <= set(download.FILES)
+    assert release.FILES[VARIANTS["int8"]].sha256 is None
+    assert set(VARIANTS.values()) <= set(release.FILES)
 
 
 # --------------------------------------------------------------------------
@@ -547,7 +542,7 @@ class FakeClock:
 def test_progress_non_tty_logs_lines(caplog):
     clock = FakeClock()
     progress = Progress("f.bin", stream=io.StringIO(), log_interval=5.0, clock=clock)
-    caplog.set_level(logging.INFO, logger=download.__name__)
+    caplog.set_level(logging.INFO, logger="wyoming_kokoro")
 
     progress.begin(total=10_000_000)
     for _ in range(10):  # 1 MB per second: logs at seconds 1 and 6 only
@@ -587,7 +582,7 @@ def test_progress_tty_redraws_one_line():
 @pytest.mark.asyncio
 async def test_download_reports_progress_in_log(server, payload, tmp_path, caplog):
     server.files = {MODEL: payload}
-    caplog.set_level(logging.INFO, logger=download.__name__)
+    caplog.set_level(logging.INFO, logger="wyoming_kokoro")
     progress = Progress(MODEL, stream=io.StringIO(), log_interval=0.0)
 
     await download_file(

@@ -11,6 +11,7 @@ import pytest
 from aiohttp import web
 
 from wyoming_kokoro import download
+from wyoming_kokoro import release as release_table
 from wyoming_kokoro.__main__ import build_service
 from wyoming_kokoro.config import ConfigError, validate
 from wyoming_kokoro.model_files import locate_model_files
@@ -62,7 +63,8 @@ def known_hashes(release, monkeypatch):
     """The release fixture's files, with their real digests in the hash table."""
     url, files, hits = release
     for name, body in files.items():
-        monkeypatch.setitem(download.FILES, name, download.RemoteFile(name, hashlib.sha256(body).hexdigest(), 0))
+        digest = hashlib.sha256(body).hexdigest()
+        monkeypatch.setitem(release_table.FILES, name, release_table.RemoteFile(name, digest, 0))
     return url, files, hits
 
 
@@ -80,8 +82,8 @@ def test_missing_files_are_downloaded_verified_and_reused(known_hashes, tmp_path
 
 def test_wrong_hash_is_an_error_and_nothing_is_kept(release, tmp_path, monkeypatch):
     url, _, _ = release
-    monkeypatch.setitem(download.FILES, "kokoro-v1.0.onnx",
-                        download.RemoteFile("kokoro-v1.0.onnx", "0" * 64, 0))
+    monkeypatch.setitem(release_table.FILES, "kokoro-v1.0.onnx",
+                        release_table.RemoteFile("kokoro-v1.0.onnx", "0" * 64, 0))
     config = validate({"data_dirs": [str(tmp_path)], "download": {"url_base": url}})
     with pytest.raises(ConfigError, match="kokoro-v1.0.onnx"):
         locate_model_files(config)

@@ -1,12 +1,11 @@
-"""Fetch the Kokoro model files once, safely, with visible progress.
+"""Download one file safely: resumable, retried, verified, locked, visibly progressing.
 
 A Home Assistant user installs the add-on and expects it to fetch the
 ~340 MB of model files by itself, to show that something is happening, and
-to keep working afterwards when the internet is down. So:
+to keep working afterwards when the internet is down. Which files are
+needed, and whether they are already there, is decided by
+:mod:`.model_files`; this module moves the bytes:
 
-* Files already present in any data directory are used as they are; the
-  network is only touched for what is missing. An offline restart of a
-  working install therefore never fails here.
 * Downloads stream into ``NAME.part`` next to the destination and resume with
   an HTTP ``Range`` header, both after a dropped connection (we retry with
   exponential backoff) and after a restart of the whole process (an existing
@@ -25,14 +24,7 @@ to keep working afterwards when the internet is down. So:
   with an atomic :func:`os.replace`: the final name only ever holds a whole,
   verified file, and a failed download never replaces a good one.
 
-Verification: the fp32 model and the voices have known SHA-256 digests (from
-the kokoro-onnx ``model-files-v1.0`` release) and are hashed. The hashes of
-the fp16 and int8 models are *not* known here, so instead those files must
-load in onnxruntime (CPU) as the expected graph - a token-id input named
-``tokens`` or ``input_ids`` of type int64, plus ``style`` and ``speed``
-inputs, and at least one output - before they are accepted. That catches
-truncation, HTML error pages and the wrong model, though not a deliberately
-tampered file; use the fp32 model where that matters.
+What counts as the right file is :mod:`.verify`'s job (digests from :mod:`.release`).
 
 Command line: ``python -m wyoming_kokoro.download --data-dir DIR`` fetches
 what is missing (through the same start-up code as the server) and exits 0,
@@ -44,22 +36,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
-import hashlib
 import logging
 import os
 import re
 import socket
 import sys
-import time
-import zipfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import IO
 
 import aiohttp
 
 from . import heartbeat
+from .progress import Progress
+from .release import DEFAULT_URL_BASE, VARIANTS
+from .verify import VerificationFailed, first_line, verify
 
 try:
     import fcntl
@@ -68,52 +58,11 @@ except ImportError:  # not Linux / macOS: downloads work, unlocked
 
 _LOGGER = logging.getLogger(__name__)
 
-DEFAULT_URL_BASE = (
-    "https://github.com/thewh1teagle/kokoro-onnx/releases/download/model-files-v1.0"
-)
-
-VOICES_FILE = "voices-v1.0.bin"
-
 CHUNK_SIZE = 1 << 16
 """Read size: small enough for smooth progress, large enough to be cheap."""
 
 MAX_BACKOFF = 30.0
 """Cap on the wait between retries, so a long outage still retries often."""
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One file of the release: its name, digest (None = unknown) and rough size."""
-
-    name: str
-    sha256: str | None
-    size_hint: int
-    """Approximate size in bytes; only for messages, never trusted."""
-
-
-FILES: dict[str, RemoteFile] = {
-    f.name: f
-    for f in (
-        RemoteFile(
-            "kokoro-v1.0.onnx",
-            "7d5df8ecf7d4b1878015a32686053fd0eebe2bc377234608764cc0ef3636a6c5",
-            310_000_000,
-        ),
-        RemoteFile("kokoro-v1.0.fp16.onnx", None, 170_000_000),
-        RemoteFile("kokoro-v1.0.int8.onnx", None, 88_000_000),
-        RemoteFile(
-            VOICES_FILE,
-            "bca610b8308e8d99f32e6fe4197e7ec01679264efed0cac9140fe9c29f1fbf7d",
-            27_000_000,
-        ),
-    )
-}
-
-VARIANTS: dict[str, str] = {
-    "fp32": "kokoro-v1.0.onnx",
-    "fp16": "kokoro-v1.0.fp16.onnx",
-    "int8": "kokoro-v1.0.int8.onnx",
-}
 
 
 class DownloadError(Exception):
@@ -135,235 +84,6 @@ class DownloadError(Exception):
             f"could not download {name} from {url}: {self.reason}; "
             f"download it by hand into {self.directory} (keeping the name {name})"
         )
-
-
-# --------------------------------------------------------------------------
-# Progress
-# --------------------------------------------------------------------------
-
-
-class Progress:
-    """Show how a download is going, in the form the reader can see.
-
-    On a terminal a single line is redrawn with ``\\r`` (percent, MB done /
-    total, MB/s, ETA). In the add-on log (not a TTY) redrawing would produce
-    thousands of lines, so we log at most every ``log_interval`` seconds and
-    once at the end.
-    """
-
-    def __init__(
-        self,
-        name: str = "",
-        *,
-        stream: IO[str] | None = None,
-        is_tty: bool | None = None,
-        log_interval: float = 5.0,
-        redraw_interval: float = 0.1,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.name = name
-        self.stream = stream if stream is not None else sys.stderr
-        self.is_tty = _isatty(self.stream) if is_tty is None else is_tty
-        self.log_interval = log_interval
-        self.redraw_interval = redraw_interval
-        self.clock = clock
-        self.total: int | None = None
-        self.done = 0
-        self._session_start_bytes = 0
-        self._started = 0.0
-        self._last_report = float("-inf")
-        self._line_open = False
-        self._begun = False
-
-    def begin(self, total: int | None, already: int = 0) -> None:
-        """Start (or restart, after a retry) with ``already`` bytes on disk.
-
-        Speed counts only bytes moved since this call, so a resumed download
-        does not claim an absurd rate.
-        """
-        self.total = total
-        self.done = already
-        self._session_start_bytes = already
-        self._started = self.clock()
-        self._begun = True
-
-    def advance(self, nbytes: int) -> None:
-        """Record ``nbytes`` more bytes and report if it is time to."""
-        self.done += nbytes
-        heartbeat.beat(f"downloading {self.name}")
-        now = self.clock()
-        interval = self.redraw_interval if self.is_tty else self.log_interval
-        if now - self._last_report >= interval:
-            self._last_report = now
-            self._report(final=False)
-
-    def finish(self) -> None:
-        """Report the final state once (and end the terminal line)."""
-        if self._begun:
-            self._report(final=True)
-            self._begun = False
-        self._end_line()
-
-    def abandon(self) -> None:
-        """Stop without a final report, leaving the terminal tidy for the error."""
-        self._end_line()
-
-    def status(self) -> str:
-        """Human-readable state: '42.0%  130.2/310.0 MB  5.1 MB/s  ETA 0:35'."""
-        parts = []
-        mb_done = self.done / 1e6
-        if self.total:
-            parts.append(f"{100.0 * self.done / self.total:5.1f}%")
-            parts.append(f"{mb_done:.1f}/{self.total / 1e6:.1f} MB")
-        else:
-            parts.append(f"{mb_done:.1f} MB")
-        rate = self._rate()
-        parts.append(f"{rate / 1e6:.1f} MB/s")
-        if self.total and rate > 0:
-            parts.append(f"ETA {_format_eta(max(self.total - self.done, 0) / rate)}")
-        return "  ".join(parts)
-
-    def _rate(self) -> float:
-        elapsed = self.clock() - self._started
-        moved = self.done - self._session_start_bytes
-        return moved / elapsed if elapsed > 0 else 0.0
-
-    def _report(self, final: bool) -> None:
-        text = f"{self.name}  {self.status()}" if self.name else self.status()
-        if self.is_tty:
-            self.stream.write(f"\r{text}\x1b[K")
-            self.stream.flush()
-            self._line_open = True
-        else:
-            _LOGGER.info("%s %s", "Downloaded" if final else "Downloading", text)
-
-    def _end_line(self) -> None:
-        if self._line_open:
-            self.stream.write("\n")
-            self.stream.flush()
-            self._line_open = False
-
-
-def _isatty(stream: IO[str]) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError):
-        return False
-
-
-def _format_eta(seconds: float) -> str:
-    seconds = int(seconds + 0.5)
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-# --------------------------------------------------------------------------
-# Verification
-# --------------------------------------------------------------------------
-
-
-class _VerificationFailed(Exception):
-    """The bytes arrived but are not the file we wanted."""
-
-
-def sha256_of(path: Path) -> str:
-    """Hex SHA-256 of a file, read in chunks so a 310 MB model fits in memory."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def validate_kokoro_onnx(path: Path) -> None:
-    """Raise ValueError unless ``path`` loads as a Kokoro-shaped ONNX graph.
-
-    Used when no digest is known: actually loading the model is the only
-    check that catches a truncated file, an HTML error page and a different
-    model alike. Import is lazy because onnxruntime is heavy and only needed
-    right after a download.
-    """
-    import onnxruntime  # noqa: PLC0415 - deliberately lazy
-
-    try:
-        session = onnxruntime.InferenceSession(
-            str(path), providers=["CPUExecutionProvider"]
-        )
-    except Exception as exc:  # noqa: BLE001 - ORT raises many private types
-        raise ValueError(f"not a loadable ONNX model ({_first_line(exc)})") from exc
-    inputs = {i.name: i.type for i in session.get_inputs()}
-    token_inputs = [n for n in ("tokens", "input_ids") if n in inputs]
-    if not token_inputs:
-        raise ValueError(f"ONNX model has no 'tokens'/'input_ids' input (has {sorted(inputs)})")
-    if inputs[token_inputs[0]] != "tensor(int64)":
-        raise ValueError(
-            f"ONNX input {token_inputs[0]!r} is {inputs[token_inputs[0]]}, expected tensor(int64)"
-        )
-    missing = [n for n in ("style", "speed") if n not in inputs]
-    if missing:
-        raise ValueError(f"ONNX model lacks input(s) {missing} (has {sorted(inputs)})")
-    if not session.get_outputs():
-        raise ValueError("ONNX model has no outputs")
-
-
-def validate_voices(path: Path) -> None:
-    """Raise ValueError unless ``path`` looks like a voices .npz archive.
-
-    Only used when the voices digest is unknown (a custom URL base without
-    hashes): every member must be a float array whose last axis is the
-    256-wide style vector.
-    """
-    import numpy as np  # noqa: PLC0415 - only needed for this rare path
-
-    if not zipfile.is_zipfile(path):
-        raise ValueError("not a NumPy .npz archive")
-    try:
-        with np.load(path) as archive:
-            names = list(archive.files)
-            if not names:
-                raise ValueError("voices archive is empty")
-            for name in names:
-                array = archive[name]
-                if array.ndim < 2 or array.shape[-1] != 256:
-                    raise ValueError(f"voice {name!r} has shape {array.shape}")
-    except ValueError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - corrupt zips raise many types
-        raise ValueError(f"unreadable voices archive ({_first_line(exc)})") from exc
-
-
-def default_validator(name: str) -> Callable[[Path], None] | None:
-    """The structural check to use for ``name`` when its digest is unknown."""
-    if name.endswith(".onnx"):
-        return validate_kokoro_onnx
-    if name == VOICES_FILE:
-        return validate_voices
-    return None
-
-
-async def _verify(
-    path: Path, sha256: str | None, validate: Callable[[Path], None] | None
-) -> None:
-    """Check a finished ``.part``; runs in a thread to keep the loop responsive."""
-    if sha256 is not None:
-        actual = await asyncio.to_thread(sha256_of, path)
-        if actual.lower() != sha256.lower():
-            raise _VerificationFailed(
-                f"SHA-256 mismatch (expected {sha256.lower()}, got {actual})"
-            )
-    if validate is not None:
-        try:
-            await asyncio.to_thread(validate, path)
-        except Exception as exc:  # noqa: BLE001 - any validator failure rejects
-            raise _VerificationFailed(
-                f"file failed validation: {_first_line(exc)}"
-            ) from exc
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text.splitlines()[0]
 
 
 # --------------------------------------------------------------------------
@@ -517,7 +237,7 @@ async def download_file(
     try:
         dest.parent.mkdir(parents=True, exist_ok=True)
         async with DownloadLock(dest) as lock:
-            if lock.waited and find_file(dest.name, [dest.parent]) is not None:
+            if lock.waited and dest.is_file() and dest.stat().st_size > 0:
                 _LOGGER.info("Using %s, downloaded by the other process", dest)
                 return dest
             if session is not None:
@@ -533,7 +253,7 @@ async def download_file(
     except DownloadError:
         raise
     except OSError as exc:  # disk full, permission denied: retrying won't help
-        raise DownloadError(dest.name, url, dest.parent, _first_line(exc)) from exc
+        raise DownloadError(dest.name, url, dest.parent, first_line(exc)) from exc
     finally:
         progress.abandon()
 
@@ -564,7 +284,7 @@ async def _download_with_retries(
             return await _accept(part, dest, sha256, validate)
         except _Fatal as exc:
             raise DownloadError(dest.name, url, dest.parent, str(exc)) from exc
-        except _VerificationFailed as exc:
+        except VerificationFailed as exc:
             part.unlink(missing_ok=True)
             # A resumed file may have inherited bad bytes from an old .part:
             # one clean download settles it. A clean one failing is final.
@@ -593,7 +313,7 @@ async def _accept(
 ) -> Path:
     """Verify the complete .part and atomically move it to ``dest``."""
     _LOGGER.debug("Verifying %s", dest.name)
-    await _verify(part, sha256, validate)
+    await verify(part, sha256, validate)
     os.replace(part, dest)
     _LOGGER.info("Saved %s", dest)
     return dest
@@ -617,8 +337,8 @@ def _describe(exc: BaseException) -> str:
     if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, socket.gaierror):
         return f"cannot resolve {exc.host} (no internet connection or DNS?)"
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return f"cannot connect to {exc.host}:{exc.port} ({_first_line(exc.os_error)})"
-    return _first_line(exc)
+        return f"cannot connect to {exc.host}:{exc.port} ({first_line(exc.os_error)})"
+    return first_line(exc)
 
 
 class DownloadLock:
@@ -671,43 +391,6 @@ class DownloadLock:
             self.path.unlink(missing_ok=True)
             os.close(self.fd)
             self.fd = None
-
-
-# --------------------------------------------------------------------------
-# Model files
-# --------------------------------------------------------------------------
-
-
-def find_file(name: str, data_dirs: Sequence[Path]) -> Path | None:
-    """First non-empty ``name`` in ``data_dirs``; a zero-byte file is a leftover, not a model."""
-    for directory in data_dirs:
-        candidate = Path(directory) / name
-        try:
-            if candidate.is_file() and candidate.stat().st_size > 0:
-                return candidate
-        except OSError:
-            continue
-    return None
-
-
-async def ensure_file(
-    name: str,
-    data_dirs: Sequence[Path],
-    target: Path,
-    url_base: str = DEFAULT_URL_BASE,
-    hashes: Mapping[str, str | None] | None = None,
-    **kw,
-) -> Path:
-    """One release file: found in a data dir (or target), else downloaded into target."""
-    found = find_file(name, [*data_dirs, target])
-    if found is not None:
-        _LOGGER.debug("Using %s", found)
-        return found
-    table = hashes if hashes is not None else {n: f.sha256 for n, f in FILES.items()}
-    url = f"{url_base.rstrip('/')}/{name}"
-    sha256 = table.get(name)
-    validate = None if sha256 else default_validator(name)
-    return await download_file(url, target / name, sha256, validate=validate, **kw)
 
 
 # --------------------------------------------------------------------------

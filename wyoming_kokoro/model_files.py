@@ -20,14 +20,16 @@ and so both container images) decides where the files come from:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import download
+from . import download, release
 from .config import ConfigError
+from .verify import default_validator
 
-MODEL_NAMES = download.VARIANTS
-VOICES_NAME = download.VOICES_FILE
+MODEL_NAMES = release.VARIANTS
+VOICES_NAME = release.VOICES_FILE
 
 
 def locate_model_files(config: dict[str, Any]) -> tuple[Path, Path]:
@@ -46,7 +48,7 @@ def locate_model_files(config: dict[str, Any]) -> tuple[Path, Path]:
             if not path.is_file():
                 raise ConfigError(f"{key} file not found: {path}")
             found[key] = path
-        elif (path := download.find_file(name, search)) is not None:
+        elif (path := find_file(name, search)) is not None:
             found[key] = path
         else:
             missing[key] = name
@@ -63,11 +65,11 @@ def locate_model_files(config: dict[str, Any]) -> tuple[Path, Path]:
 
 def _download(missing: dict[str, str], target: Path, settings: dict[str, Any], search: list[Path],
               data_dirs: list[Path]) -> dict[str, Path]:
-    url_base = settings["url_base"] or download.DEFAULT_URL_BASE
+    url_base = settings["url_base"] or release.DEFAULT_URL_BASE
     paths: dict[str, Path] = {}
     for key, name in missing.items():
         try:
-            paths[key] = asyncio.run(download.ensure_file(name, search, target, url_base))
+            paths[key] = asyncio.run(ensure_file(name, search, target, url_base))
         except download.DownloadError as error:
             # Offline, every other missing file would fail the same way; name them all.
             # Either way the folder named is the first data dir (the add-on's
@@ -86,3 +88,34 @@ def _missing_message(names: list[str], searched: list[Path], data_dirs: list[Pat
     return (f"missing model file(s) {', '.join(names)}: not in {where}, and {reason}. "
             f"Put {'them' if len(names) > 1 else 'it'} in {data_dirs[0]}{source}, "
             "or point --model/--voices at files you have, or use --download-url-base with a reachable mirror")
+
+
+def find_file(name: str, data_dirs: Sequence[Path]) -> Path | None:
+    """First non-empty ``name`` in ``data_dirs``; a zero-byte file is a leftover, not a model."""
+    for directory in data_dirs:
+        candidate = Path(directory) / name
+        try:
+            if candidate.is_file() and candidate.stat().st_size > 0:
+                return candidate
+        except OSError:
+            continue
+    return None
+
+
+async def ensure_file(
+    name: str,
+    data_dirs: Sequence[Path],
+    target: Path,
+    url_base: str = release.DEFAULT_URL_BASE,
+    hashes: Mapping[str, str | None] | None = None,
+    **kw,
+) -> Path:
+    """One release file: found in a data dir (or target), else downloaded into target."""
+    found = find_file(name, [*data_dirs, target])
+    if found is not None:
+        return found
+    table = hashes if hashes is not None else {n: f.sha256 for n, f in release.FILES.items()}
+    url = f"{url_base.rstrip('/')}/{name}"
+    sha256 = table.get(name)
+    validate = None if sha256 else default_validator(name)
+    return await download.download_file(url, target / name, sha256, validate=validate, **kw)
