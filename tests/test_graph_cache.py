@@ -194,3 +194,15 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "State:\tZ" not in status  # a zombie has exited
+
+
+def test_optimisation_beats_the_heartbeat(model, tmp_path, monkeypatch):
+    """A first start on a Pi optimises for tens of seconds before it listens:
+    the container health check must see progress meanwhile."""
+    from wyoming_kokoro import heartbeat
+
+    beat = tmp_path / "heartbeat"
+    monkeypatch.setenv(heartbeat.ENV, str(beat))
+    monkeypatch.setattr(heartbeat, "_last", float("-inf"))
+    build(model, tmp_path / "cache")
+    assert beat.read_text().startswith("optimising kokoro-v1.0.onnx")
