@@ -37,12 +37,15 @@ _TABLE_ROW = re.compile(r"[ \t]*\|")
 _LINE_WINDOW = 400
 """How far back a line's start and its inline spans are looked for: table
 rows and inline spans are short, and a bound keeps each decision O(1)."""
-_TITLES = frozenset("""
-    mr mrs ms mx dr st prof mt jr sr sra srta dra mme mlle m mm pr sig dott av avda no nr vs ca approx
-    jan feb mar apr jun jul aug sep sept oct nov dec fig vol ch pp p
-""".split())
-"""Words whose period is part of the abbreviation, not a sentence end,
-when a capitalised word follows (a digit or lower-case word already holds)."""
+def _titles() -> frozenset[str]:
+    """Words whose period is part of the abbreviation ("Dr. Smith", "Sra. García"),
+    for every language: the normaliser's tables (data/<family>.json "titles")."""
+    from .normalize.languages import FAMILIES, table
+
+    return frozenset(word.lower() for family in FAMILIES for word in table(family).get("titles", ()))
+
+
+_TITLES = _titles()
 
 
 def _holds(text: str, mark: int, space: int, end: int, fences_before: int) -> bool:
