@@ -268,7 +268,7 @@ async def test_one_log_line_per_request_and_never_nan(make_server, caplog):
 
 
 def test_english_voice_names_hide_the_g2p(service):
-    from wyoming_kokoro.handler import build_info
+    from wyoming_kokoro.service import build_info
 
     voices = {v.name: v.description for v in build_info(service.engine.voices, True).tts[0].voices}
     assert voices["af_heart"] == "Heart — American English, female"

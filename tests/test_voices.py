@@ -185,7 +185,7 @@ async def test_server_blends_custom_voices_and_rescan(model_dir, tmp_path):
 
 def test_voice_descriptions_are_what_a_user_picks_by(service):
     """Name, language, gender: the G2P is an implementation detail (issue 12)."""
-    from wyoming_kokoro.handler import build_info
+    from wyoming_kokoro.service import build_info
 
     voices = {v.name: v.description for v in build_info(service.engine.voices, True).tts[0].voices}
     assert voices["af_heart"] == "Heart — American English, female"

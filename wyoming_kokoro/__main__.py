@@ -28,16 +28,18 @@ from wyoming.server import AsyncServer, AsyncStdioServer, AsyncTcpServer
 from . import __version__
 from .cache import AudioCache
 from .config import ConfigError, cache_dir, load_file, merge, samples_per_chunk, validate
+from .costmodel import CostModel
 from .cpus import physical_cores
 from .engine import Engine, EngineSettings
-from .handler import KokoroEventHandler, Service, ServiceSettings
+from .handler import KokoroEventHandler
 from .http_api import HttpSettings, parse_address, start_http
 from .http_server import HttpLimits, fd_budget, open_fds, raise_fd_limit
-from .infer import KokoroModel, ModelError, SessionOptions, cost_model, release_large_buffers_to_os
+from .infer import KokoroModel, ModelError, SessionOptions, release_large_buffers_to_os
 from .model_files import locate_model_files
 from .phonemize import MISAKI_LANGUAGES, get_g2p, misaki_available
 from .protocol import Limits
 from .scheduler import Scheduler
+from .service import Service, ServiceSettings
 from .stopping import Stopped, exit_deadline, exit_now, pending_stop, restore_signals, startup_signals
 from .text import pipeline_from_config
 from .voices import VoiceCatalog, load_voices
@@ -137,33 +139,18 @@ def session_options(config: dict[str, Any]) -> SessionOptions:
 
 
 def warmup_lengths(config: dict[str, Any]) -> list[int]:
-    """Token counts of the calls that decide time to first audio.
+    """Token counts of warm-up calls, most useful first.
 
-    Short calls (first segments) are what listeners wait for, so those are
-    covered, plus one of a later segment's size, which also gives the cost
-    model its slope; long calls gain little (the arena is shrunk after each
-    call anyway) and would cost seconds of start-up.
+    A first segment's size (what listeners wait for) comes first, then a
+    later segment's (it gives the cost model its slope), then a short one;
+    long calls gain little (the arena is shrunk after each call anyway).
     """
-    first = config["segment"]["first_tokens"]
-    return sorted({4, first // 2, first, min(4 * first, config["segment"]["max_tokens"])})
+    first, most = config["segment"]["first_tokens"], config["segment"]["max_tokens"]
+    return [first, min(4 * first, most), max(4, first // 3)]
 
 
-def first_segment_tokens(config: dict[str, Any], timings: list[tuple[int, float]]) -> int:
-    """Size the first call to take about segment.first_seconds on this machine.
-
-    A Raspberry Pi and an N100 differ by 3x: a fixed token count would be
-    too slow on one and needlessly choppy on the other.
-    """
-    seg = config["segment"]
-    if not timings:
-        return seg["first_tokens"]
-    fixed, per_token = cost_model(timings)
-    fitted = int((seg["first_seconds"] - fixed) / per_token)
-    return max(MIN_FIRST_TOKENS, min(seg["first_tokens"], fitted))
-
-
-MIN_FIRST_TOKENS = 6
-"""Below this a first segment is a syllable or two: choppy, and barely faster."""
+WARMUP_BUDGET = 6.0
+"""Seconds warm-up may take: Describe must be answered within 15 s of start."""
 
 
 def build_service(config: dict[str, Any]) -> Service:
@@ -181,20 +168,22 @@ def build_service(config: dict[str, Any]) -> Service:
     timings: list[tuple[int, float]] = []
     if config["warmup"]:
         started_warmup = time.monotonic()
-        timings = model.warm_up(warmup_lengths(config), voices[config["voice"]].style(32))
+        timings = model.warm_up(warmup_lengths(config), voices[config["voice"]].style(32), WARMUP_BUDGET)
         _LOGGER.info("Warmed up in %.1f s (%s)", time.monotonic() - started_warmup,
                      ", ".join(f"{n} tokens {s * 1000:.0f} ms" for n, s in timings))
-    first_tokens = first_segment_tokens(config, timings)
-    cost = cost_model(timings) if timings else None
-    _LOGGER.info("First segment: up to %d tokens%s", first_tokens,
-                 f"; a call costs {cost[0] * 1000:.0f} ms + {cost[1] * 1000:.1f} ms per token" if cost else "")
     seg = config["segment"]
+    settings = EngineSettings(
+        sentence_silence=config["sentence_silence"], clause_silence=seg["clause_silence"],
+        first_seconds=seg["first_seconds"], first_max_seconds=seg["first_max_seconds"],
+        first_tokens=seg["first_tokens"], growth=seg["growth"], max_tokens=seg["max_tokens"],
+        cost=CostModel(timings),
+    )
+    if timings:
+        _LOGGER.info("A call costs %s (learnt further from every call); first segment aims at %d tokens, "
+                     "up to %d to end on punctuation", settings.cost.describe(), *settings.first_sizes())
     engine = Engine(
         model, voices, Scheduler(config["workers"]),
-        EngineSettings(
-            sentence_silence=config["sentence_silence"], clause_silence=seg["clause_silence"],
-            first_tokens=first_tokens, growth=seg["growth"], max_tokens=seg["max_tokens"], cost=cost,
-        ),
+        settings,
         prepare=pipeline_from_config(config).phonemes,
         cache=AudioCache(int(config["cache"]["max_mb"] * 1024 * 1024), config["cache"]["max_phonemes"])
         if config["cache"]["enabled"] else None,

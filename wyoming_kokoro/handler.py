@@ -31,29 +31,24 @@ import contextlib
 import ipaddress
 import logging
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event
-from wyoming.info import Attribution, Describe, Info, TtsProgram, TtsVoice
+from wyoming.info import Describe
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
-from . import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, __version__
-from .admission import Admission
+from . import CHANNELS, SAMPLE_WIDTH
 from .chunk import Chunker
-from .engine import Engine, Utterance
-from .metrics import API_WYOMING, Metrics
-from .protocol import Limits, ProtocolError, read_event
+from .engine import Utterance
+from .metrics import API_WYOMING
+from .protocol import ProtocolError, read_event
 from .resample import OutputChunker
-from .voices import Voice
+from .service import RequestError, Service, request_line, timings
 
 _LOGGER = logging.getLogger(__name__)
-
-ATTRIBUTION = Attribution(name="hexgrad", url="https://huggingface.co/hexgrad/Kokoro-82M")
 
 SILENCE_SECONDS = 0.1
 """Audio sent for text with nothing to say: Home Assistant turns a stream
@@ -63,102 +58,6 @@ CLOSE_GRACE = 1.0
 """Seconds an ending connection may spend writing its last events (error,
 audio-stop) before the socket is dropped: a client that does not read must
 not hold a shutdown, or its slot, for longer."""
-
-
-class RequestError(Exception):
-    """A bad request, answered with an `error` event carrying `code`."""
-
-    def __init__(self, code: str, text: str) -> None:
-        super().__init__(text)
-        self.code = code
-        self.text = text
-
-
-@dataclass
-class ServiceSettings:
-    default_voice: str
-    speed: float
-    streaming: bool
-    samples_per_chunk: int
-    max_text_chars: int
-    max_connections: int = 32
-    idle_timeout: float = 300.0
-    write_timeout: float = 30.0
-    allowed_clients: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
-    limits: Limits = field(default_factory=Limits)
-    output_rate: int = SAMPLE_RATE
-    max_syntheses: int = 8
-    http_syntheses: int = 1
-    http_wait: float = 60.0
-
-
-def build_info(voices: Mapping[str, Voice], streaming: bool) -> Info:
-    """The describe answer. Voice descriptions are what Home Assistant shows
-    in its voice picker: name, language, gender; no implementation detail."""
-    return Info(tts=[TtsProgram(
-        name="kokoro",
-        description="Kokoro-82M neural text to speech",
-        attribution=ATTRIBUTION,
-        installed=True,
-        version=__version__,
-        voices=[
-            TtsVoice(name=v.name, description=v.description, attribution=ATTRIBUTION,
-                     installed=True, version=None, languages=[v.language.wyoming])
-            for v in voices.values()
-        ],
-        supports_synthesize_streaming=streaming,
-    )])
-
-
-class Service:
-    """What every connection shares: engine, settings, the Info answer."""
-
-    def __init__(self, engine: Engine, settings: ServiceSettings) -> None:
-        self.engine = engine
-        self.settings = settings
-        self.connections = 0
-        self.stopping = False
-        """Set on shutdown: new connections are refused."""
-        self._info_event = build_info(engine.voices, settings.streaming).event()
-        self.metrics = Metrics()
-        self.admission = Admission(settings.max_syntheses, settings.http_syntheses, settings.http_wait)
-        """Shared with the HTTP API: one limit on concurrent syntheses (admission.py)."""
-
-    def info_event(self) -> Event:
-        """The describe answer, rebuilt only when voice files changed on disk."""
-        if self.engine.voices.rescan():
-            self._info_event = build_info(self.engine.voices, self.settings.streaming).event()
-        return self._info_event
-
-    def resolve_voice(self, voice: Any) -> Voice:
-        """HA sends {name, speaker?} or nothing; other clients may send language."""
-        voices = self.engine.voices
-        if not voice:
-            return voices[self.settings.default_voice]
-        if not isinstance(voice, dict):
-            raise RequestError("bad-request", "voice must be an object with a name")
-        name = voice.get("name")
-        if name is not None:
-            if not isinstance(name, str):
-                raise RequestError("bad-request", "voice.name must be a string")
-            try:
-                return voices.resolve(name)  # also ad-hoc blends: 'af_heart:2+am_adam:1'
-            except ValueError as error:
-                raise RequestError("bad-voice", str(error)) from None
-            except KeyError:
-                raise RequestError("unknown-voice",
-                                   f"unknown voice {name[:100]!r}; see the voices in describe") from None
-        language = voice.get("language")
-        if isinstance(language, str) and language:
-            wanted = language.replace("-", "_").lower()
-            default = voices[self.settings.default_voice]
-            candidates = [default, *voices.values()]
-            for candidate in candidates:
-                code = candidate.language.wyoming.lower()
-                if code == wanted or code.split("_")[0] == wanted:
-                    return candidate
-            raise RequestError("unknown-language", f"no voice for language {language[:100]!r}")
-        return voices[self.settings.default_voice]
 
 
 def _text_of(data: dict[str, Any]) -> str:
@@ -515,7 +414,7 @@ class KokoroEventHandler(AsyncEventHandler):
             await self.write_event(Error(text=error.text, code=error.code).event())
         await self.write_event(AudioStop(timestamp=chunker.timestamp_ms()).event())
         if error is None:
-            self.service.metrics.observe(API_WYOMING, *self._ttfa_rtf(job), utterance.audio_seconds)
+            self.service.metrics.observe(API_WYOMING, *timings(utterance, job.started), utterance.audio_seconds)
         return outcome
 
     async def _pump(self, utterance: Utterance, text: str | None, chunker: OutputChunker,
@@ -539,25 +438,10 @@ class KokoroEventHandler(AsyncEventHandler):
         await self.write_event(AudioChunk(audio=chunk, timestamp=chunker.timestamp_ms(), **fmt).event())
         chunker.sent(chunk)
 
-    @staticmethod
-    def _ttfa_rtf(job: _Job) -> tuple[float, float]:
-        """Time to first audio and real-time factor; NaN where there was no audio."""
-        utterance = job.utterance
-        assert utterance is not None
-        ttfa = utterance.first_audio_at - job.started if utterance.first_audio_at else float("nan")
-        rtf = utterance.model_seconds / utterance.audio_seconds if utterance.audio_seconds else float("nan")
-        return ttfa, rtf
-
     def _log_request(self, job: _Job, outcome: str) -> None:
         """One line per request, however it ended."""
-        utterance = job.utterance
-        assert utterance is not None
-        ttfa, rtf = self._ttfa_rtf(job)
-        _LOGGER.info("voice=%s chars=%d segments=%d audio=%.2fs ttfa=%s first_call=%.3fs "
-                     "model=%.3fs wall=%.3fs rtf=%s outcome=%s", utterance.voice.name, utterance.text_chars,
-                     utterance.segments, utterance.audio_seconds, _seconds(ttfa), utterance.first_model_seconds,
-                     utterance.model_seconds, time.monotonic() - job.started,
-                     "-" if rtf != rtf else f"{rtf:.3f}", outcome)
+        assert job.utterance is not None
+        _LOGGER.info("%s", request_line(job.utterance, job.started, outcome))
 
     def _check_length(self, chars: int) -> None:
         limit = self.service.settings.max_text_chars
@@ -612,7 +496,3 @@ async def _within(awaitable: Any, seconds: float) -> bool:
         return False
     task.result()
     return True
-
-
-def _seconds(value: float) -> str:
-    return "-" if value != value else f"{value:.3f}s"
