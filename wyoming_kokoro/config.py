@@ -67,7 +67,8 @@ _ARENA = vol.Schema({
 
 _SEGMENT = vol.Schema({
     vol.Optional("first_tokens", default=24): _number(4, 510, integer=True),
-    vol.Optional("first_seconds", default=0.35): _number(0.01, 10),
+    vol.Optional("first_seconds", default=0.5): _number(0.01, 10),
+    vol.Optional("first_max_seconds", default=1.5): _number(0.01, 30),
     vol.Optional("growth", default=1.5): _number(0.25, 8),
     vol.Optional("max_tokens", default=200): _number(16, 510, integer=True),
     vol.Optional("clause_silence", default=0.1): _number(0, 5),
