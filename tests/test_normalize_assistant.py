@@ -59,6 +59,16 @@ def test_said_right(text, words, phonemes):
     ("from 5 - 10 minutes", "from five to ten minutes"),
     ("10 - 5 = 5", "ten minus five equals five"),
     ("On Dec. 5, 2025 we met.", "On December fifth, twenty twenty-five we met."),
+    ("Dr. Smith is at 9am on 12/15.", "Doctor Smith is at nine AM on December fifteenth."),
+    ("about 1/3 of it", "about one third of it"),
+    ("Rated 4.5/5 stars by 1.2k users.", "Rated four point five out of five stars by one point two thousand users."),
+    ("8/10 points", "eight out of ten points"),
+    ("Turn off all lights? (yes/no)", "Turn off all lights? (yes or no)"),
+    ("and/or", "and or"),
+    ("3M views", "three million views"),
+    ("The battery of sensor.motion_hallway is at 15%.",
+     "The battery of sensor dot motion hallway is at fifteen percent."),
+    ("Version 2024.12.3 is available.", "Version twenty twenty-four point twelve point three is available."),
 ])
 def test_english(text, words):
     assert normalize(text) == words
@@ -77,6 +87,7 @@ def test_english(text, words):
     ("it", "1 giorno", "un giorno"),
     ("fr", "1 heure et 21 minutes", "une heure et vingt et une minutes"),
     ("es", "tardó 1h 30m", "tardó una hora treinta minutos"),
+    ("es", "el 15/12", "el quince de diciembre"),
 ])
 def test_numbers_agree_with_the_noun(language, text, words):
     assert normalize(text, language) == words

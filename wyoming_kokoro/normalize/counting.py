@@ -31,6 +31,10 @@ def rule_ordinals(text: str, c: Ctx) -> str:
 
 _IDIOM_RE = re.compile(r"(?<![\w/.,])(?:(?P<a>24)/(?P<b>7)|(?P<c>50)/(?P<d>50))(?![\w/])(?![.,]\d)")
 """24/7 ("twenty-four seven") and 50/50 ("fifty-fifty"): not fractions, never "slash"."""
+_RATING_RE = re.compile(
+    r"(?<![\w/.,])(?:(?P<a>\d+[.,]\d+)\s?/\s?(?P<b>\d+)|(?P<a2>\d+)\s?/\s?(?P<b2>5|10|100)(?=\s+(?:stars?|points?|rating)\b))"
+    r"(?![\w/])(?![.,]\d)")
+"""4.5/5, 8/10 stars: a score out of a maximum, not a fraction."""
 _FRACTION_RE = re.compile(
     r"(?<![\w/.,])(?:(?P<whole>\d+)\s(?=\d+/))?(?P<n>\d{1,2})/(?P<d>\d{1,2})(?![\w/])(?![.,]\d)")
 _VULGAR_RE = re.compile(r"(?<![\w.,])(?:(?P<whole>\d+)\s?)?(?P<v>[" + "".join(VULGAR) + r"])")
@@ -75,7 +79,13 @@ def rule_fractions(text: str, c: Ctx) -> str:
         a, b = (cardinal(int(m.group(k)), L) for k in (("a", "b") if m.group("a") else ("c", "d")))
         return f"{a}-{b}" if a == b and L.family == "en" else f"{a} {b}"
 
+    def rating(m: re.Match[str]) -> str:
+        a = parse_num(m.group("a") or m.group("a2"), L)
+        b = parse_num(m.group("b") or m.group("b2"), L)
+        return f"{say_number(*a, L)} {L.w['out_of']} {say_number(*b, L)}"
+
     text = c.sub(_IDIOM_RE, idiom, text)
+    text = c.sub(_RATING_RE, rating, text)
     return c.sub(_VULGAR_RE, vulgar, c.sub(_FRACTION_RE, slash, text))
 
 

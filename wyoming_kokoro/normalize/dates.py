@@ -22,6 +22,12 @@ _ISO_DATE_RE = re.compile(
 _NUM_DATE_RE = re.compile(
     r"(?<![\w./-])(?P<a>\d{1,2})(?P<sep>[/.-])(?P<b>\d{1,2})(?P=sep)(?P<y>\d{4}|\d{2})"
     r"(?![\w])(?![./-]\d)")
+_SHORT_DATE_RE = re.compile(
+    r"(?P<ctx>\b(?:[Oo]n|[Bb]y|[Uu]ntil|[Tt]ill|[Ff]rom|[Ss]ince|[Bb]efore|[Aa]fter|[Dd]ue|[Ee]nds?|[Ss]tarts?|"
+    r"el|le|il|o|del|du|al|desde|hasta|depuis|dal|até|Mon|Tue|Wed|Thu|Fri|Sat|Sun|[A-Z][a-z]+day,?)\s+)"
+    r"(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/])(?![.,]\d)")
+"""'on 12/15': a day and month without a year, only after a word that says date
+(a bare 1/3 is a fraction)."""
 _EN_MONTH_DAY_RE = re.compile(
     rf"\b{MONTH_ALT}\s+(?P<d>\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(?P<y>\d{{4}}))?(?![\w:])(?![.,]\d)")
 _EN_DAY_MONTH_RE = re.compile(
@@ -63,8 +69,14 @@ def rule_date(text: str, c: Ctx) -> str:
                 return say_date(d, mo, y, L)
         return None
 
+    def short(m: re.Match[str]) -> str | None:
+        a, b = int(m.group("a")), int(m.group("b"))
+        mo, d = (a, b) if c.date_order == "mdy" else (b, a)
+        return m.group("ctx") + say_date(d, mo, None, L) if valid_date(2000, mo, d) else None
+
     text = c.sub(_ISO_DATE_RE, iso, text)
     text = c.sub(_NUM_DATE_RE, numeric, text)
+    text = c.sub(_SHORT_DATE_RE, short, text)
     if L.family != "en":
         return text
 

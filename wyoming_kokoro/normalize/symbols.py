@@ -22,6 +22,11 @@ _PLUSMINUS_RE = re.compile(r"±\s?")
 _TIMES_RE = re.compile(r"(?<=\d)\s?×\s?(?=\d)")
 
 
+_AND_OR_RE = re.compile(r"\band/or\b")
+_WORD_SLASH_RE = re.compile(r"(?<![\w/])(?P<a>[^\W\d_¹²³]{2,})/(?P<b>[^\W\d_¹²³]{2,})(?![\w/])")
+"""yes/no, on/off: "or" (w/ and w/o are abbreviations, km/h a unit: both claimed before)."""
+
+
 def rule_symbols(text: str, c: Ctx) -> str:
     """Symbols espeak-ng skips or names oddly: & @ + # = ~ ± ×."""
     assert c.L is not None
@@ -31,9 +36,14 @@ def rule_symbols(text: str, c: Ctx) -> str:
                           (_TILDE_RE, w["about"]), (_PLUSMINUS_RE, w["plusminus"]),
                           (_TIMES_RE, w["times"])):
         text = c.sub(pattern, lambda m, word=word: f" {word} ", text)
+    text = c.sub(_AND_OR_RE, lambda m: f"{w['and']} {w['or']}", text)
+    text = c.sub(_WORD_SLASH_RE, lambda m: f"{m.group('a')} {w['or']} {m.group('b')}", text)
     return text
 
 
+_SCALED_RE = re.compile(r"(?<![\w.,])(?P<num>\d+(?:\.\d+)?)(?P<scale>k|M|bn|B)(?=\s+[^\W\d_]{2,}|\s*[.,;:!?)]|$)")
+"""1.2k users, 3M views, 2bn: the scale said as a word (not 4K: a resolution)."""
+_SCALE_WORDS = {"k": "thousand", "M": "million", "bn": "billion", "B": "billion"}
 _NEXT_WORD_RE = re.compile(r"\s+([^\W\d_]+)")
 
 
@@ -59,5 +69,9 @@ def rule_numbers(text: str, c: Ctx) -> str:
                 words = agree(words, L, gender)
         return words
 
+    def scaled(m: re.Match[str]) -> str:
+        return f"{say_number(*parse_num(m.group('num'), L), L)} {L.w[_SCALE_WORDS[m.group('scale')]]}"
+
     text = c.sub(P.dotted, dotted, text)
+    text = c.sub(_SCALED_RE, scaled, text)
     return c.sub(P.numbers, number, text)
