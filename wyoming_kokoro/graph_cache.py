@@ -237,9 +237,11 @@ def _run_optimiser(source: Path, target: Path, timeout: float) -> None:
             heartbeat.beat(f"optimising {source.name}")
             time.sleep(0.2)
         if process.returncode != 0:
+            # Its last line goes to the debug log only: an unloadable model is
+            # reported once, by the direct load that follows, not twice.
             stderr = process.stderr.read().decode(errors="replace").strip().splitlines() if process.stderr else []
-            raise subprocess.SubprocessError(f"optimiser exited with {process.returncode}"
-                                             + (f": {stderr[-1]}" if stderr else ""))
+            _LOGGER.debug("Optimiser for %s: %s", source.name, stderr[-1] if stderr else "no output")
+            raise subprocess.SubprocessError(f"the optimiser exited with code {process.returncode}")
     finally:
         if process.poll() is None:
             process.kill()
