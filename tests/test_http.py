@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import io
+import shutil
 import struct
+import subprocess
 import time
 
 import aiohttp
@@ -234,14 +236,14 @@ async def test_compressed_audio_is_streamed_before_the_synthesis_ends(service, m
     monkeypatch.setattr(service.engine, "infer", slow)
     try:
         async with aiohttp.ClientSession() as session:
-            async with session.post(f"{base}/v1/audio/speech", json={"input": "A sentence that goes on. " * 12,
+            async with session.post(f"{base}/v1/audio/speech", json={"input": "A sentence that goes on. " * 40,
                                                                      "response_format": "mp3"}) as reply:
                 first = await reply.content.readany()
                 first_at = time.monotonic()
                 await reply.read()
     finally:
         await runner.cleanup()
-    assert len(first) > 0 and len(calls) > 3
+    assert len(first) > 0 and len(calls) >= 2
     assert first_at < calls[-1]  # before the last model call started
 
 
@@ -542,3 +544,13 @@ async def test_serve_starts_the_http_api_beside_wyoming(fresh_service):
         await asyncio.gather(task, return_exceptions=True)
     with pytest.raises(RuntimeError):  # serve() closed the scheduler on the way out
         fresh_service.engine.scheduler.submit(lambda: None)
+
+
+@pytest.mark.skipif(shutil.which("sox") is None, reason="sox not installed")
+def test_sox_reports_a_streamed_wavs_length_as_unknown_not_a_day(tmp_path):
+    streamed = tmp_path / "streamed.wav"
+    streamed.write_bytes(wav_header(24000) + bytes(4 * 24000 * 2))  # 4 s of silence
+    info = subprocess.run(["sox", "--i", str(streamed)], capture_output=True, text=True, check=True).stdout
+    assert "Sample Rate    : 24000" in info and "Duration" not in info  # was 24:51:18 with 0xFFFFFFFF
+    stat = subprocess.run(["sox", str(streamed), "-n", "stat"], capture_output=True, text=True).stderr
+    assert "Length (seconds):      4.000000" in stat
