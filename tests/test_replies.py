@@ -273,3 +273,23 @@ def test_english_voice_names_hide_the_g2p(service):
     voices = {v.name: v.description for v in build_info(service.engine.voices, True).tts[0].voices}
     assert voices["af_heart"] == "Heart — American English, female"
     assert not any("G2P" in d or "espeak" in d for d in voices.values()), voices
+
+
+async def test_pipelined_requests_are_queued_with_a_bound_and_all_answered(make_server):
+    """60 requests sent at once: at most MAX_QUEUED_REPLIES wait as tasks
+    (the rest wait in the socket), and every one is answered in order."""
+    from wyoming_kokoro.handler import MAX_QUEUED_REPLIES
+
+    server, _ = await make_server(slow=0.002)
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    for i in range(60):
+        await async_write_event(Event("synthesize", {"text": f"Number {i}."}), writer)
+    await asyncio.sleep(0.5)
+    speaking = [t for t in asyncio.all_tasks() if t.get_name() == "kokoro-speak"]
+    assert len(speaking) <= MAX_QUEUED_REPLIES, len(speaking)
+    stops = 0
+    while stops < 60:
+        event = await asyncio.wait_for(async_read_event(reader), 30)
+        assert event is not None and event.type != "error", event
+        stops += event.type == "audio-stop"
+    writer.close()

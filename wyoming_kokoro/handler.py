@@ -54,6 +54,10 @@ SILENCE_SECONDS = 0.1
 """Audio sent for text with nothing to say: Home Assistant turns a stream
 without chunks into a 44-byte WAV, an mp3 error or an ffmpeg failure."""
 
+MAX_QUEUED_REPLIES = 16
+"""Replies (syntheses, errors) a connection may have waiting; past this its
+events are not read until one is done."""
+
 CLOSE_GRACE = 1.0
 """Seconds an ending connection may spend writing its last events (error,
 audio-stop) before the socket is dropped: a client that does not read must
@@ -178,6 +182,16 @@ class KokoroEventHandler(AsyncEventHandler):
         reading: asyncio.Task | None = None
         try:
             while True:
+                if reading is None and len(self._jobs) >= MAX_QUEUED_REPLIES:
+                    # A client pipelining requests faster than they are spoken
+                    # waits (its socket fills) instead of queueing without bound.
+                    await asyncio.wait([self._jobs[0].task], timeout=1.0)
+                    if not self._stalled_too_long():
+                        continue
+                    _LOGGER.info("Closing connection from %s: no progress for %.0f s", self._peer(),
+                                 self.idle_timeout)
+                    await self._end_jobs(RequestError("timeout", f"no progress for {self.idle_timeout:.0f} s"))
+                    return
                 if reading is None:
                     # One read task per event, never cancelled half-way: a
                     # timeout must not lose the half of a frame already read.
@@ -214,6 +228,9 @@ class KokoroEventHandler(AsyncEventHandler):
             if reading is not None:
                 reading.cancel()
                 await asyncio.gather(reading, return_exceptions=True)
+
+    def _stalled_too_long(self) -> bool:
+        return self.idle_timeout is not None and time.monotonic() - self._progress > self.idle_timeout
 
     def _busy(self) -> bool:
         """Whether a reply of this connection is still being produced."""
