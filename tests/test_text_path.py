@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wyoming_kokoro.phonemize import phonemize
+from wyoming_kokoro.phonemize import get_g2p, phonemize
 from wyoming_kokoro.segment import CLAUSE, SENTENCE, WORD, Segmenter
 from wyoming_kokoro.sentences import split_complete
 from wyoming_kokoro.vocab import MAX_TOKENS, VOCAB
@@ -29,10 +29,14 @@ def test_phonemes_in_kokoro_symbols(language, text, expected):
     assert phonemize(text, language) == expected
 
 
-@given(st.text(max_size=200))
+@given(st.text(max_size=200), st.sampled_from(["en-us", "en-gb", "es", "fr-fr", "it", "pt-br", "hi"]))
 @settings(max_examples=150, deadline=None)
-def test_phonemize_only_emits_vocabulary(text):
-    assert set(phonemize(text, "en-us")) <= set(VOCAB)
+def test_g2p_maps_everything_it_says_into_the_vocabulary(text, language):
+    """Before the final filter (which drops unknown symbols), the mapped phonemes
+    must already be Kokoro's: a symbol outside the table is a sound silently lost."""
+    g2p = get_g2p(language)
+    mapped = g2p.words(text) if hasattr(g2p, "words") else g2p(text)
+    assert set(mapped) <= set(VOCAB), sorted(set(mapped) - set(VOCAB))
 
 
 def words(phonemes: str) -> list[str]:

@@ -42,13 +42,14 @@ _PHONEME_MODE = 0x02 | 0x80 | (ord(_TIE) << 8)
 _GENERIC_MAP = {
     "a^ɪ": "I", "a^ʊ": "W", "d^z": "ʣ", "d^ʒ": "ʤ", "e^ɪ": "A", "o^ʊ": "O",
     "ə^ʊ": "Q", "s^s": "S", "t^s": "ʦ", "t^ʃ": "ʧ", "ɔ^ɪ": "Y",
+    "ɫ": "l", "ʑ": "ʒ", "ʍ": "w",  # not in Kokoro's set: the nearest sound that is
 }
 # English needs more: Kokoro's English set has no r, x, ɚ... This is
 # misaki's EspeakFallback table (longest first), plus the two fixes below.
 _ENGLISH_MAP = {
     "ʔˌn\u0329": "ʔn", "ʔn\u0329": "ʔn", "a^ɪ": "I", "a^ʊ": "W", "d^ʒ": "ʤ", "e^ɪ": "A", "e": "A",
     "t^ʃ": "ʧ", "ɔ^ɪ": "Y", "ə^l": "ᵊl", "ʲo": "jo", "ʲə": "jə", "ʲ": "", "ɚɹ": "əɹ", "ɚ": "əɹ",
-    "r": "ɹ", "x": "k", "ç": "k", "ɐ": "ə", "ɬ": "l", "\u0303": "",
+    "r": "ɹ", "x": "k", "ç": "k", "ɐ": "ə", "ɬ": "l", "ɫ": "l", "ʍ": "w", "\u0303": "", "-": "",
 }
 """'ɚɹ' -> 'əɹ': espeak writes 'around' as ɚɹˈaʊnd, and mapping ɚ alone gave
 əɹɹ. 'ʔn̩' -> 'ʔn' ('certain' sˈɜɹʔn, as the lexicon has it) before the
@@ -180,8 +181,9 @@ class EspeakG2P:
     def words(self, text: str) -> str:
         """Phonemes of text that holds no punctuation."""
         raw = _LANG_FLAG.sub("", self._espeak.phonemes(text, self.language))
-        if not self._english:
-            return _apply(_GENERIC, raw).replace(_TIE, "")
+        if not self._english:  # espeak's "-" marks and the syllabic/dental diacritics: not in Kokoro's set
+            return _apply(_GENERIC, raw).replace(_TIE, "").replace("-", "").replace("\u0329", "").replace(
+                "\u032a", "")
         if self._british:
             raw = _apply(_BRITISH, raw)
         ps = _apply(_ENGLISH, raw)
