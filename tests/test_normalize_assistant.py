@@ -65,6 +65,7 @@ def test_said_right(text, words, phonemes):
     ("8/10 points", "eight out of ten points"),
     ("Turn off all lights? (yes/no)", "Turn off all lights? (yes or no)"),
     ("and/or", "and or"),
+    ("The timer ends in 00:05:30.", "The timer ends in five minutes and thirty seconds."),
     ("3M views", "three million views"),
     ("The battery of sensor.motion_hallway is at 15%.",
      "The battery of sensor dot motion hallway is at fifteen percent."),
