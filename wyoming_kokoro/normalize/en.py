@@ -47,7 +47,7 @@ def clock(h: int, mi: int | None, s: int | None, ap: str | None, nn: str | None,
         return f"{hw} {minutes(mi, L)} {ap_words}"
     if mi is None:
         return None
-    if h == 0 and s is not None:  # "00:05:30" is a duration, not a clock time
+    if h == 0 and s is not None and (mi or s):  # "00:05:30" is a duration, not a clock time
         return " and ".join(f"{cardinal(n, L)} {unit}{'' if n == 1 else 's'}"
                             for n, unit in ((mi, "minute"), (s, "second")) if n)
     if mi == 0:
