@@ -56,8 +56,19 @@ def test_split_complete_is_linear():
 
 def test_split_words_never_cuts_a_date_or_a_fence():
     assert split_words("Meet me on December 5", 5) == ("Meet me on ", "December 5")
+    assert split_words("It costs $3", 3) == ("It costs ", "$3")  # "$3" + ".50" stays whole
     assert split_words("```\nsome code here", 5) == ("", "```\nsome code here")
-    assert split_words("short", 50) == ("", "short")
+    assert split_words("short words", 50) == ("", "short words")
+    assert split_words("the living room lights", 4) == ("the living room ", "lights")
+    assert split_words("the living room lights", 17) == ("", "the living room lights")  # cut before min_chars
+
+
+def test_split_words_costs_constant_time_when_it_cannot_cut():
+    text = "1 " * 10_000
+    started = time.perf_counter()
+    for _ in range(2_000):
+        assert split_words(text, 10) == ("", text)
+    assert time.perf_counter() - started < 1
 
 
 def _stream(text: str, splits: list[int]) -> list[str]:

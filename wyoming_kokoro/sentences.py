@@ -130,20 +130,30 @@ def split_complete(text: str, start: int = 0) -> tuple[str, str]:
 def split_words(text: str, min_chars: int) -> tuple[str, str]:
     """Whole words of streamed text that has no cut yet, for a first segment.
 
-    Cuts at the last space once `min_chars` have arrived, but never inside
-    a held construct or before a word that may continue a number, date or
-    time ("Dec 5" + ", 2025"): those wait for a real cut.
+    Like a cut at the last space at or after `min_chars` (the last word may
+    still be arriving), but never inside a code fence, a table row or an
+    inline span, nor next to a digit ("Dec 5" + ", 2025", "$3" + ".50"):
+    those wait for a real cut. Looks at the last few spaces only, so a
+    text that never allows one costs O(1) per call, not a rescan.
     """
-    if len(text) < min_chars:
-        return "", text
-    for match in reversed(list(re.finditer(r"\s+", text))):
-        before, after = text[:match.start()], text[match.end():]
-        if not after or any(c.isdigit() for c in before[-6:]) or any(c.isdigit() for c in after[:1]):
+    end = len(text)
+    for _ in range(_WORD_TRIES):
+        cut = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
+        if cut < min_chars:
+            break
+        end = cut
+        if cut + 1 >= len(text) or text[cut + 1].isspace():
             continue
-        if _fences(before, 0, len(before)) % 2 or before[before.rfind("\n") + 1:].lstrip().startswith("|"):
-            return "", text
-        line = before[before.rfind("\n") + 1:]
-        if line.count("`") % 2 or line.count("**") % 2:
+        if _fences(text, 0, cut) % 2:
+            break
+        if any(ch.isdigit() for ch in text[max(0, cut - 6):cut + 2]):
             continue
-        return text[:match.end()], after
+        window = max(0, cut - _LINE_WINDOW)
+        line = text.rfind("\n", window, cut) + 1 or window
+        if _TABLE_ROW.match(text, line) or text.count("`", line, cut) % 2 or text.count("**", line, cut) % 2:
+            continue
+        return text[:cut + 1], text[cut + 1:]
     return "", text
+
+
+_WORD_TRIES = 8
