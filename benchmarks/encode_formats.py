@@ -19,7 +19,16 @@ The signal is speech-like (a voiced harmonic series with a moving pitch,
 syllable-rate envelope and noise bursts), since a codec's cost depends on
 its input; it is generated, because real model output needs the real model.
 
+With --model and --voices it also measures end to end (--cached: with the
+audio cache on, so replies are replayed and the synthesis time, which
+varies by far more than an encoder costs on a loaded machine, drops out): the server is
+started with --http, each format is requested --runs times (one at a time,
+a two-sentence text) and the time to the first body byte is compared with
+pcm's, so the figure includes the encoder's thread hop and the container
+headers: what a client really waits for on top of synthesis.
+
 Usage: python benchmarks/encode_formats.py [--seconds 20] [--runs 5] [--out FILE.json]
+                                           [--model M.onnx --voices V.bin]
 """
 
 from __future__ import annotations
@@ -27,8 +36,14 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
+import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
+import urllib.request
 
 import numpy as np
 
@@ -107,6 +122,65 @@ def run_soundfile(name: str, audio: np.ndarray) -> dict:
             "rewrites_sent_bytes": final[:len(sent)] != sent}
 
 
+E2E_TEXT = ("Turned on the kitchen lights and set the thermostat to twenty one degrees. "
+            "The front door is locked, and the garage door is closed.")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _first_byte(url: str, fmt: str, voice: str) -> tuple[float, float, int]:
+    """(seconds to the first body byte, to the last, body bytes) of one request."""
+    body = json.dumps({"model": "kokoro", "input": E2E_TEXT, "voice": voice, "response_format": fmt})
+    request = urllib.request.Request(url, body.encode(), {"Content-Type": "application/json"})
+    started = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=120) as response:
+        first = response.read(1)
+        first_at = time.perf_counter() - started
+        rest = response.read()
+    return first_at, time.perf_counter() - started, len(first) + len(rest)
+
+
+def end_to_end(model: str, voices: str, voice: str, runs: int, cached: bool = False) -> dict:
+    port, http = _free_port(), _free_port()
+    env = {**os.environ, "XDG_CACHE_HOME": os.environ.get("XDG_CACHE_HOME") or tempfile.mkdtemp()}
+    config = os.path.join(tempfile.mkdtemp(), "kokoro.yaml")
+    with open(config, "w", encoding="utf-8") as handle:
+        # uncached: every request synthesised; cached: replies replayed from the
+        # audio cache, so what is left of the time to first byte is the encoder's
+        handle.write(f"cache: {{enabled: {'true' if cached else 'false'}}}\n")
+    server = subprocess.Popen([sys.executable, "-m", "wyoming_kokoro", "--config", config, "--model", model,
+                               "--voices", voices,
+                               "--voice", voice, "--uri", f"tcp://127.0.0.1:{port}", "--http", f"127.0.0.1:{http}"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    url = f"http://127.0.0.1:{http}/v1/audio/speech"
+    try:
+        for _ in range(600):
+            if server.poll() is not None:
+                raise SystemExit(f"the server exited with {server.returncode}")
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{http}/health", timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        _first_byte(url, "pcm", voice)  # warm
+        results: dict[str, list] = {name: [] for name in FORMATS}
+        for _ in range(runs):
+            for name in FORMATS:  # interleaved, so a load change hits every format alike
+                results[name].append(_first_byte(url, name, voice))
+    finally:
+        server.terminate()
+        server.wait(30)
+    pcm = statistics.median(r[0] for r in results["pcm"])
+    return {name: {"ttfb_s": statistics.median(r[0] for r in rows),
+                   "ttfb_added_ms": (statistics.median(r[0] for r in rows) - pcm) * 1000,
+                   "total_s": statistics.median(r[1] for r in rows), "bytes": rows[0][2]}
+            for name, rows in results.items()}
+
+
 def median(runs: list[dict], key: str):
     values = [r[key] for r in runs if r.get(key) is not None]
     return statistics.median(values) if values else None
@@ -117,6 +191,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--out", help="write JSON here")
+    parser.add_argument("--model", help="also measure end to end with this model file")
+    parser.add_argument("--voices", help="voices file for --model")
+    parser.add_argument("--voice", default="af_heart", help="voice for --model (default: af_heart)")
+    parser.add_argument("--cached", action="store_true", help="end to end with the audio cache on")
     args = parser.parse_args()
     audio = speechlike(args.seconds)
     results = {}
@@ -140,9 +218,18 @@ def main() -> None:
               f"{row['kbit_s']:7.1f} {sf_cpu if sf_cpu is not None else float('nan'):17.2f} "
               f"{sf_ttfb if sf_ttfb is not None else float('nan'):17.2f} "
               f"{row.get('soundfile_rewrites_sent_bytes', '-')}")
+    e2e = end_to_end(args.model, args.voices, args.voice, args.runs, args.cached) if args.model else None
+    if e2e:
+        print(f"\nend to end ({os.path.basename(args.model)}): {'format':7} {'TTFB s':>7} {'+TTFB ms':>9} "
+              f"{'total s':>8} {'bytes':>8}")
+        for name, row in e2e.items():
+            print(f"{'':>{15 + len(os.path.basename(args.model))}} {name:7} {row['ttfb_s']:7.3f} "
+                  f"{row['ttfb_added_ms']:9.1f} {row['total_s']:8.2f} {row['bytes']:8d}")
     if args.out:
         with open(args.out, "w", encoding="utf-8") as handle:
-            json.dump({"seconds": args.seconds, "runs": args.runs, "formats": results}, handle, indent=1)
+            json.dump({"seconds": args.seconds, "runs": args.runs, "formats": results, "end_to_end": e2e,
+                       "cached": args.cached,
+                       "model": os.path.basename(args.model) if args.model else None}, handle, indent=1)
 
 
 if __name__ == "__main__":
