@@ -287,6 +287,35 @@ async def test_both_blend_syntaxes_and_a_hint_when_a_blend_is_wrong(openai_clien
     assert "xx_nobody" in message and "af_bella:2+af_sky:1" in message and "af_bella(2)+af_sky(1)" in message
 
 
+async def test_volume_multiplier_scales_the_samples(openai_client):
+    full, _ = await speak(openai_client, voice="af_heart", input="Hello.", response_format="pcm")
+    half, _ = await speak(openai_client, voice="af_heart", input="Hello.", response_format="pcm",
+                          extra_body={"volume_multiplier": 0.5})
+    full_samples = np.frombuffer(full, "<i2").astype(float)
+    half_samples = np.frombuffer(half, "<i2").astype(float)
+    assert np.allclose(half_samples, full_samples / 2, atol=1)
+
+
+async def test_not_streamed_mp3_is_one_body_with_a_content_length(openai_client):
+    response = await openai_client.audio.speech.create(model="kokoro", voice="af_heart", input=TEXT,
+                                                       extra_body={"stream": False})
+    headers = response.response.headers
+    assert headers["content-type"] == "audio/mpeg" and headers["content-length"] == str(len(response.content))
+    audio, rate = decode(response.content, "mp3")
+    assert rate == 24000 and audio.size > 0.5 * rate
+
+
+async def test_lang_code_changes_the_pronunciation_language(openai_client):
+    british, _ = await speak(openai_client, voice="af_heart", input="Good morning.", response_format="pcm",
+                             extra_body={"lang_code": "b"})
+    assert spoken(british) == expected_tokens("Good morning.", "en-gb")
+    same, _ = await speak(openai_client, voice="af_heart", input="Good morning.", response_format="pcm",
+                          extra_body={"lang_code": "en-gb"})
+    assert same == british
+    with pytest.raises(openai.BadRequestError, match="lang_code"):
+        await speak(openai_client, voice="af_heart", input="Hi.", extra_body={"lang_code": "xx"})
+
+
 async def test_models_are_listed_for_the_openai_client(openai_client):
     models = await openai_client.models.list()
     assert {"kokoro", "tts-1", "tts-1-hd"} <= {model.id for model in models.data}
@@ -322,6 +351,7 @@ async def test_openai_client_sees_bad_requests_as_errors(openai_client):
     ({"input": "Hi.", "instructions": 3}, "instructions"),
     ({"input": "Hi.", "stream": "yes"}, "stream"),
     ({"input": "Hi.", "volume_multiplier": -1}, "volume_multiplier"),
+    ({"input": "Hi.", "lang_code": 7}, "lang_code"),
 ])
 async def test_bad_bodies_are_400_with_a_json_error(http, body, param):
     reply = await http.post("/v1/audio/speech", json=body)

@@ -11,7 +11,10 @@ Accepts what OpenAI's API and the snippets written for Kokoro-FastAPI send:
 - `response_format` mp3 (the default, as OpenAI's), opus, aac, flac, wav,
   pcm; `stream_format` only `audio` (no server-sent events);
 - Kokoro-FastAPI's `stream` (default true; false sends one body with a
-  Content-Length, and a WAV with its real sizes) and `volume_multiplier`.
+  Content-Length, and a WAV with its real sizes), `volume_multiplier` and
+  `lang_code` (the pronunciation language: Kokoro's letter, `a` American
+  English, `b` British, `e`, `f`, `h`, `i`, `j`, `p`, `z`, or a code such as
+  `en-gb`), for a voice speaking another of its languages' text.
 
 Every problem is an HttpError in OpenAI's error shape, naming the field.
 The body itself is parsed here too (parse_json): JSON nested 100,000 deep,
@@ -20,6 +23,7 @@ numbers of thousands of digits and NaN are 400s, not a crash of the parser.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -30,7 +34,7 @@ from typing import Any
 
 from .encode import DEFAULT_FORMAT, FORMATS
 from .stretch import MAX_SPEED, MIN_SPEED
-from .voices import Voice
+from .voices import LANGUAGES, Voice
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -151,12 +155,32 @@ def parse_speech_request(body: Any, voices: VoiceResolver, max_chars: int) -> Sp
     for key in ("model", "instructions"):
         if body.get(key) is not None and not isinstance(body[key], str):
             raise HttpError(400, f"{key} must be a string", param=key)
+    voice = _language(body.get("lang_code"), voices.resolve(body.get("voice")), voices.service.engine.voices)
     return SpeechRequest(
-        text, voices.resolve(body.get("voice")), _speed(body.get("speed"), voices.service.settings.speed),
+        text, voice, _speed(body.get("speed"), voices.service.settings.speed),
         _format(body.get("response_format"), body.get("stream_format")),
         stream=_flag(body.get("stream"), "stream", True),
         volume=_number(body.get("volume_multiplier"), "volume_multiplier", 0.0, MAX_VOLUME, 1.0),
     )
+
+
+def _language(code: Any, voice: Voice, catalog: Any) -> Voice:
+    """The voice, speaking (phonemised as) the language `code` asks for."""
+    if code is None or code == "":
+        return voice
+    wanted = code.lower().replace("_", "-") if isinstance(code, str) else None
+    language = LANGUAGES.get(wanted) if wanted else None
+    if language is None and wanted:
+        language = next((lang for lang in LANGUAGES.values()
+                         if wanted in (lang.espeak, lang.wyoming.lower().replace("_", "-"))), None)
+    if language is None:
+        raise HttpError(400, f"lang_code must be one of {', '.join(LANGUAGES)} (or e.g. en-gb)", param="lang_code")
+    if language == voice.language:
+        return voice
+    if not any(v.language == language for v in catalog.values()):  # its G2P is not installed here
+        raise HttpError(400, f"{language.label} is not available on this server", param="lang_code",
+                        code="unknown-language")
+    return dataclasses.replace(voice, language=language)
 
 
 def _number(value: Any, param: str, low: float, high: float, default: float) -> float:
