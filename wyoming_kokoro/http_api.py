@@ -41,6 +41,7 @@ from .admission import AdmissionTimeout
 from .encode import AV_SPECS, FORMATS, PcmEncoder, wav_header
 from .http_server import GuardedSite, HttpLimits
 from .metrics import API_HTTP, BUSY, CANCELLED, FAILED, OK, REJECTED
+from .service import Service, request_line, timings
 from .speech_request import MODELS, HttpError, SpeechRequest, VoiceResolver, parse_json, parse_speech_request
 from .stretch import Stretcher, split_speed
 
@@ -101,9 +102,9 @@ class HttpApi:
     `set_service` once build_service has returned.
     """
 
-    def __init__(self, service: Any = None, settings: HttpSettings | None = None) -> None:
+    def __init__(self, service: Service | None = None, settings: HttpSettings | None = None) -> None:
         self.settings = settings or HttpSettings()
-        self.service = None
+        self.service: Service | None = None
         self.voices: VoiceResolver | None = None
         self.site: GuardedSite | None = None
         self.app = web.Application(client_max_size=_body_limit(service), middlewares=[json_errors])
@@ -117,12 +118,12 @@ class HttpApi:
         ])
         self.set_service(service)
 
-    def set_service(self, service: Any) -> None:
+    def set_service(self, service: Service | None) -> None:
         """Ready (a service) or not ready (None, e.g. while shutting down)."""
         self.service = service
         self.voices = VoiceResolver(service, self.settings.openai_voices) if service is not None else None
 
-    def _ready(self) -> Any:
+    def _ready(self) -> Service:
         if self.service is None:
             raise HttpError(503, "starting: the model is loading", code="not-ready")
         return self.service
@@ -192,7 +193,7 @@ class HttpApi:
         return response
 
     @staticmethod
-    def _refuse(service: Any, error: HttpError) -> web.Response:
+    def _refuse(service: Service, error: HttpError) -> web.Response:
         outcome = BUSY if error.status == 503 else REJECTED if error.status < 500 else FAILED
         service.metrics.request(API_HTTP, outcome)
         _LOGGER.info("Rejected HTTP speech request: %s", error.message)
@@ -211,7 +212,7 @@ class _Synthesis:
     rather than end a truncated body as if it were whole.
     """
 
-    def __init__(self, request: web.Request, service: Any, speech: SpeechRequest, settings: HttpSettings) -> None:
+    def __init__(self, request: web.Request, service: Service, speech: SpeechRequest, settings: HttpSettings) -> None:
         self.request = request
         self.service = service
         self.speech = speech
@@ -230,6 +231,7 @@ class _Synthesis:
 
     async def run(self, started: float) -> tuple[web.StreamResponse, str]:
         utterance = self.utterance
+        outcome = CANCELLED  # unless it gets further: cancelled (client gone, or shutdown)
         try:
             await utterance.add_text(self.speech.text, streamed=False)
             await utterance.finish()
@@ -237,23 +239,24 @@ class _Synthesis:
                 async for piece in pieces:
                     await self._send(await self._convert(self._encode_piece, piece))
             await self._send(await self._convert(self._encode_tail, None), last=True)
-            return self.response, OK
+            outcome = OK
+            return self.response, outcome
         except _ClientGone:
             _LOGGER.debug("HTTP client went away during synthesis")
-            return self.response or web.Response(status=499), CANCELLED
-        except asyncio.CancelledError:
-            raise
+            return self.response or web.Response(status=499), outcome
         except Exception as error:  # noqa: BLE001 - the model or G2P failed for this text
+            outcome = FAILED
             if self.response is not None:
                 _LOGGER.error("Synthesis failed after audio was sent: %s", error)
                 raise _StreamBroken(str(error)) from error
-            _LOGGER.exception("Synthesis failed")
             code = getattr(error, "code", None)
             if code is not None and hasattr(error, "text"):  # the request's fault (RequestError)
-                return _error_response(HttpError(400, error.text, code=code)), REJECTED
-            return _error_response(HttpError(500, f"synthesis failed: {error}", code="synthesis-failed")), FAILED
+                outcome = REJECTED
+                return _error_response(HttpError(400, error.text, code=code)), outcome
+            _LOGGER.exception("Synthesis failed")
+            return _error_response(HttpError(500, f"synthesis failed: {error}", code="synthesis-failed")), outcome
         finally:
-            self._observe(started)
+            self._observe(started, outcome)
 
     async def _convert(self, fn: Callable[[Any], bytes], piece: Any) -> bytes:
         return await asyncio.to_thread(fn, piece) if self.off_loop else fn(piece)
@@ -298,18 +301,15 @@ class _Synthesis:
         return {"Content-Type": FORMATS[self.speech.response_format].content_type,
                 "X-Sample-Rate": str(SAMPLE_RATE), "X-Sample-Width": "2", "X-Channels": "1"}
 
-    def _observe(self, started: float) -> None:
+    def _observe(self, started: float, outcome: str) -> None:
+        """Timings to /metrics and the request's one log line, as the Wyoming handler does."""
         u = self.utterance
-        ttfa = (u.first_audio_at - started) if u.first_audio_at else float("nan")
-        rtf = u.model_seconds / u.audio_seconds if u.audio_seconds else float("nan")
-        self.service.metrics.observe(API_HTTP, ttfa, rtf, u.audio_seconds)
-        _LOGGER.info("http voice=%s format=%s speed=%.2f chars=%d segments=%d audio=%.2fs ttfa=%.3fs model=%.3fs "
-                     "wall=%.3fs rtf=%.3f", u.voice.name, self.speech.response_format, self.speech.speed,
-                     u.text_chars, u.segments, u.audio_seconds, ttfa, u.model_seconds,
-                     time.monotonic() - started, rtf)
+        self.service.metrics.observe(API_HTTP, *timings(u, started), u.audio_seconds)
+        _LOGGER.info("http %s", request_line(u, started, outcome, format=self.speech.response_format,
+                                             speed=f"{self.speech.speed:g}"))
 
 
-def _body_limit(service: Any) -> int:
+def _body_limit(service: Service | None) -> int:
     """Room for the longest accepted input (UTF-8, JSON-escaped) plus the other fields."""
     chars = service.settings.max_text_chars if service is not None else 0
     return max(1024 * 1024, 6 * chars + 64 * 1024)
@@ -323,7 +323,8 @@ def parse_address(value: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-async def start_http(service: Any, host: str, port: int, settings: HttpSettings | None = None) -> web.AppRunner:
+async def start_http(service: Service | None, host: str, port: int,
+                     settings: HttpSettings | None = None) -> web.AppRunner:
     """Serve the HTTP API; the caller cleans the runner up on shutdown."""
     settings = settings or HttpSettings()
     api = HttpApi(service, settings)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .encode import DEFAULT_FORMAT, FORMATS
+from .service import Service
 from .stretch import MAX_SPEED, MIN_SPEED
 from .voices import LANGUAGES, Voice
 
@@ -84,7 +85,7 @@ class SpeechRequest:
 class VoiceResolver:
     """Voice names as HTTP clients send them -> a Voice of the engine's catalog."""
 
-    def __init__(self, service: Any, openai_voices: Mapping[str, str] | None = None) -> None:
+    def __init__(self, service: Service, openai_voices: Mapping[str, str] | None = None) -> None:
         self.service = service
         self.openai_voices = {**OPENAI_VOICES, **(openai_voices or {})}
         self._warned: set[str] = set()
