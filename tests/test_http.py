@@ -418,11 +418,15 @@ async def test_failure_after_audio_breaks_the_stream_instead_of_ending_it(fresh_
 
     monkeypatch.setattr(fresh_service.engine, "infer", fail_second)
     text = "One short sentence first. " + "Then a much longer sentence follows it, " * 6 + "to the end."
-    async with TestClient(TestServer(HttpApi(fresh_service).app)) as client:
-        reply = await client.post("/v1/audio/speech", json={"input": text, "response_format": "pcm"})
-        assert reply.status == 200  # headers went out with the first audio
-        with pytest.raises(aiohttp.ClientPayloadError):
-            await reply.read()
+    runner, base = await serve_api(fresh_service)  # the real listener, with its own error handling
+    try:
+        async with aiohttp.ClientSession() as session:
+            reply = await session.post(f"{base}/v1/audio/speech", json={"input": text, "response_format": "mp3"})
+            assert reply.status == 200  # headers went out with the first audio
+            with pytest.raises(aiohttp.ClientPayloadError):
+                await reply.read()
+    finally:
+        await runner.cleanup()
     assert len(calls) >= 2
     assert fresh_service.metrics.requests.labels("http", "failed")._value.get() == 1
 

@@ -216,3 +216,24 @@ async def test_a_client_that_stops_reading_loses_its_stream(fresh_http_service):
     finally:
         sock.close()
         await runner.cleanup()
+
+
+@pytest.mark.parametrize("request_bytes", [
+    b"GARBAGE\r\n\r\n",
+    b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(64),  # a TLS hello on the plain port
+    b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 10000 + b"\r\n\r\n",
+    b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(200)) + b"\r\n",
+    b"POST /v1/audio/speech HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+])
+async def test_malformed_http_gets_a_json_error_and_one_log_line(service, request_bytes, caplog):
+    runner, port = await serve(service)
+    try:
+        reader, writer = await raw(port, request_bytes)
+        answer = await asyncio.wait_for(reader.read(), 3)
+        writer.close()
+    finally:
+        await runner.cleanup()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1].startswith(b"4") and b"application/json" in head
+    assert json.loads(body)["error"]["message"]
+    assert not [r for r in caplog.records if r.exc_info]  # no traceback in the log

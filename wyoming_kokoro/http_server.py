@@ -28,6 +28,7 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
+from http import HTTPStatus
 
 from aiohttp import web
 from aiohttp.web_protocol import RequestHandler
@@ -163,7 +164,11 @@ class GuardedSite(web.TCPSite):
 
 
 class _VettedHandler(RequestHandler):
-    """aiohttp's request handler, refusing peers outside allowed_clients at accept."""
+    """aiohttp's request handler, refusing peers outside allowed_clients at
+    accept, and answering malformed HTTP (bad request line, oversized
+    headers, non-HTTP bytes) with a JSON error and one log line, where
+    aiohttp would answer plain text and log a traceback per request: a
+    scanner must not fill the log."""
 
     def __init__(self, manager, allowed: tuple[Network, ...], **options) -> None:
         super().__init__(manager, **options)
@@ -179,3 +184,22 @@ class _VettedHandler(RequestHandler):
             self._manager = None  # never registered: connection_lost has nothing to undo
             return
         super().connection_made(transport)
+
+    def handle_error(self, request, status: int = 500, exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if request.writer.output_size > 0:  # audio already went out: only closing is left
+            raise ConnectionError("response already started; closing the connection")
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
+        text = message.strip().splitlines()[0][:200] if message and message.strip() else reason
+        if status >= 500:
+            _LOGGER.error("HTTP request from %s failed: %s", request.remote, exc or text)
+        else:
+            _LOGGER.info("Bad HTTP request from %s: %s", request.remote, text)
+        body = {"error": {"message": text, "type": "server_error" if status >= 500 else "invalid_request_error",
+                          "param": None, "code": str(status)}}
+        response = web.json_response(body, status=status)
+        response.force_close()
+        return response
