@@ -316,6 +316,11 @@ async def test_lang_code_changes_the_pronunciation_language(openai_client):
         await speak(openai_client, voice="af_heart", input="Hi.", extra_body={"lang_code": "xx"})
 
 
+async def test_a_huge_voice_name_is_not_echoed_back(http):
+    reply = await http.post("/v1/audio/speech", json={"input": "Hi.", "voice": "af_heart+" * 100_000 + "x"})
+    assert reply.status == 400 and len(await reply.read()) < 2000
+
+
 async def test_models_are_listed_for_the_openai_client(openai_client):
     models = await openai_client.models.list()
     assert {"kokoro", "tts-1", "tts-1-hd"} <= {model.id for model in models.data}

@@ -103,7 +103,7 @@ class VoiceResolver:
         try:
             return service.resolve_voice({"name": spec})
         except Exception as error:
-            text = getattr(error, "text", str(error))
+            text = getattr(error, "text", str(error))[:300]  # never echo a megabyte of blend back
             hint = " (GET /v1/audio/voices lists them)"
             if "+" in name or "(" in name:
                 hint = "; a blend is written af_bella:2+af_sky:1 or af_bella(2)+af_sky(1)" + hint
