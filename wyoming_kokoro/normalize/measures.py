@@ -88,7 +88,8 @@ _DURATION_RE = re.compile(
     r"|(?P<m2>\d+)\s?m(?:ins?)?\s?(?P<s2>\d{1,2})\s?s(?:ecs?)?)(?![\w/])")
 """1h 30m, 2h15m30s, 5m 30s: in a duration "m" is minutes, not meters."""
 _FEET_INCHES_RE = re.compile(
-    r"(?<![\w.,])(?P<ft>\d+)\s?(?:ft|feet|foot|′|')\s?(?P<a>\d+(?:\.\d+)?)\s?(?:in|inch|inches|″)(?![\w])")
+    r"(?<![\w.,])(?P<ft>\d+)(?:\s?(?:ft|feet|foot)\s?|\s?[′']\s?)(?P<a>\d+(?:\.\d+)?)\s?(?:in|inch|inches|″|\")"
+    r"(?![\w])")
 _INCHES_RE = re.compile(
     r"(?<![\w.,])(?P<a>\d+(?:\.\d+)?)(?:\s?in|-inch|\s?″)(?![\w-])"
     r"(?=\s*(?:$|[.,;:!?)]|(?:x|×|by|tall|wide|long|deep|high|thick|screen|display|monitor|TV|pizza|laptop|tablet|"

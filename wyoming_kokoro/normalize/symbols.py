@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from .context import Ctx
-from .numbers import DOT_THOUSANDS_RE, agree, noun_gender, parse_num, say_int, say_number
+from .numbers import DOT_THOUSANDS_RE, agree, noun_gender, parse_num, say_frac, say_int, say_number
 from .patterns import patterns
 
 _AMP_RE = re.compile(r"\s*&\s*")
@@ -22,6 +22,9 @@ _PLUSMINUS_RE = re.compile(r"±\s?")
 _TIMES_RE = re.compile(r"(?<=\d)\s?×\s?(?=\d)")
 
 
+_POWER_RE = re.compile(r"(?<=\d)\^(?=\d)")
+_TIMES_WORD_RE = re.compile(r"(?<![\w.,])(\d+(?:\.\d+)?)x(?=\s+[^\W\d_])")
+"""2x faster: "two times faster"."""
 _AND_OR_RE = re.compile(r"\band/or\b")
 _WORD_SLASH_RE = re.compile(r"(?<![\w/])(?P<a>[^\W\d_¹²³]{2,})/(?P<b>[^\W\d_¹²³]{2,})(?![\w/])")
 """yes/no, on/off: "or" (w/ and w/o are abbreviations, km/h a unit: both claimed before)."""
@@ -36,6 +39,8 @@ def rule_symbols(text: str, c: Ctx) -> str:
                           (_TILDE_RE, w["about"]), (_PLUSMINUS_RE, w["plusminus"]),
                           (_TIMES_RE, w["times"])):
         text = c.sub(pattern, lambda m, word=word: f" {word} ", text)
+    text = c.sub(_POWER_RE, lambda m: f" {w['power']} ", text)
+    text = c.sub(_TIMES_WORD_RE, lambda m: f"{m.group(1)} {w['times']}", text)
     text = c.sub(_AND_OR_RE, lambda m: f"{w['and']} {w['or']}", text)
     text = c.sub(_WORD_SLASH_RE, lambda m: f"{m.group('a')} {w['or']} {m.group('b')}", text)
     return text
@@ -44,6 +49,8 @@ def rule_symbols(text: str, c: Ctx) -> str:
 _SCALED_RE = re.compile(r"(?<![\w.,])(?P<num>\d+(?:\.\d+)?)(?P<scale>k|M|bn|B)(?=\s+[^\W\d_]{2,}|\s*[.,;:!?)]|$)")
 """1.2k users, 3M views, 2bn: the scale said as a word (not 4K: a resolution)."""
 _SCALE_WORDS = {"k": "thousand", "M": "million", "bn": "billion", "B": "billion"}
+_BARE_DECIMAL_RE = re.compile(r"(?<![\w.,])\.(\d+)(?![\w.,])")
+""".5: "point five"."""
 _NEXT_WORD_RE = re.compile(r"\s+([^\W\d_]+)")
 
 
@@ -74,4 +81,5 @@ def rule_numbers(text: str, c: Ctx) -> str:
 
     text = c.sub(P.dotted, dotted, text)
     text = c.sub(_SCALED_RE, scaled, text)
+    text = c.sub(_BARE_DECIMAL_RE, lambda m: f"{L.w['point']} {say_frac(m.group(1), L)}", text)
     return c.sub(P.numbers, number, text)

@@ -13,7 +13,7 @@ from .numbers import cardinal, pluralize_last, year
 _YEAR_CONTEXT_RE = re.compile(
     r"(?<!\w)(?P<ctx>(?:[Ii]n|[Ss]ince|[Yy]ear|[Uu]ntil|[Tt]ill|[Bb]y|[Ff]rom|[Bb]efore|[Aa]fter|"
     r"[Cc]irca|[Aa]round|[Dd]uring|[Bb]etween|[Ee]arly|[Ll]ate|[Mm]id|[Cc]lass of|[Ss]ummer|"
-    r"[Ww]inter|[Ss]pring|[Aa]utumn|[Ff]all|[Ss]ummer of|[Ww]inter of)[\s-]+)"
+    r"[Ww]inter|[Ss]pring|[Aa]utumn|[Ff]all|[Ss]ummer of|[Ww]inter of|Q ?[1-4]|H ?[12]|FY)[\s-]*)"
     r"(?P<y>1[1-9]\d\d|20\d\d)(?![\w])(?![.,]\d)"
 )
 _YEAR_BEFORE_NOUN_RE = re.compile(
