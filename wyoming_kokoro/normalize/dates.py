@@ -24,7 +24,7 @@ _NUM_DATE_RE = re.compile(
     r"(?![\w])(?![./-]\d)")
 _SHORT_DATE_RE = re.compile(
     r"(?P<ctx>\b(?:[Oo]n|[Bb]y|[Uu]ntil|[Tt]ill|[Ff]rom|[Ss]ince|[Bb]efore|[Aa]fter|[Dd]ue|[Ee]nds?|[Ss]tarts?|"
-    r"el|le|il|o|del|du|al|desde|hasta|depuis|dal|até|Mon|Tue|Wed|Thu|Fri|Sat|Sun|[A-Z][a-z]+day,?)\s+)"
+    r"el|le|il|o|del|du|al|desde|hasta|depuis|dal|até|dia|día|Mon|Tue|Wed|Thu|Fri|Sat|Sun|[A-Z][a-z]+day,?)\s+)"
     r"(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/])(?![.,]\d)")
 """'on 12/15': a day and month without a year, only after a word that says date
 (a bare 1/3 is a fraction)."""
