@@ -514,6 +514,7 @@ MARKDOWN_CASES = [
     ("> quoted text", "quoted text"),
     ("This is a long\nsentence that wraps.", "This is a long sentence that wraps."),
     ("Before\n```python\nprint(1)\n```\nAfter", "Before. After"),
+    ("Before\n```python\nx = 1\nprint(x)", "Before"),  # never closed: code to the end
     ("See [the docs](https://x.io/docs \"Docs\").", "See the docs."),
     ("![a cat](cat.png) here", "a cat here"),
     ("a\n\n---\n\nb", "a. b"),

@@ -54,7 +54,8 @@ _CLOSERS = "\"'”’»)]}"
 
 
 def _strip_fences(lines: list[str]) -> list[str]:
-    """Drop fenced code blocks; an unclosed fence drops only its marker line."""
+    """Drop fenced code blocks; a fence never closed runs to the end of the text
+    (an assistant's answer that ends inside its code block)."""
     out: list[str] = []
     i = 0
     while i < len(lines):
@@ -67,11 +68,8 @@ def _strip_fences(lines: list[str]) -> list[str]:
         j = i + 1
         while j < len(lines) and not lines[j].lstrip().startswith(close):
             j += 1
-        if j < len(lines):
-            out.append("")
-            i = j + 1
-        else:
-            i += 1
+        out.append("")
+        i = j + 1
     return out
 
 
