@@ -144,14 +144,14 @@ def split_words(text: str, min_chars: int) -> tuple[str, str]:
         end = cut
         if cut + 1 >= len(text) or text[cut + 1].isspace():
             continue
-        if _fences(text, 0, cut) % 2:
-            break
         if any(ch.isdigit() for ch in text[max(0, cut - 6):cut + 2]):
             continue
         window = max(0, cut - _LINE_WINDOW)
         line = text.rfind("\n", window, cut) + 1 or window
         if _TABLE_ROW.match(text, line) or text.count("`", line, cut) % 2 or text.count("**", line, cut) % 2:
             continue
+        if _fences(text, 0, cut) % 2:  # counted last: only for the one cut about to be made
+            break
         return text[:cut + 1], text[cut + 1:]
     return "", text
 
