@@ -39,6 +39,7 @@ def gb(text: str) -> str:
     ("USB", "jˌuˌɛsbˈi"),            # acronym spelt
     ("NASA", "nˈæsə"),                # acronym the lexicon reads as a word
     ("Yes, I can.", "jˈɛs, ˌI kˈæn."),  # stressed form at a clause end
+    ("Tell 'em now", "tˈɛl əm nˈW"),  # the lexicon's 'em, not "em"
 ])
 def test_english_words_come_from_kokoros_lexicon(text, phonemes):
     assert us(text) == phonemes

@@ -287,7 +287,7 @@ _TOKEN = re.compile(r"\S+")
 _EDGE = re.compile(r"^[\"'‘’`]+|[\"'‘’`]+$")
 
 
-def weak_forms(words: list[str], phonemes: list[str | None], british: bool) -> list[str | None]:
+def weak_forms(words: list[str], phonemes: list[str | None]) -> list[str | None]:
     """'the', 'a', 'an', 'to', 'I' inside a clause take misaki's weak forms.
 
     'the' before a vowel sound is ði, else ðə; 'to' is tʊ before a vowel,
@@ -329,9 +329,17 @@ class EnglishG2P:
         self.lexicon = lexicon(self.british)
         self.fallback = fallback
 
+    def _token(self, text: str) -> str:
+        """Quotes around a word are not part of it; an apostrophe is when the
+        lexicon has the word with it ('em, 'cause, rock 'n' roll)."""
+        text = text.replace("’", "'").replace("‘", "'")
+        stripped = _EDGE.sub("", text) or text
+        if stripped != text and self.lexicon.entry(text.strip('"`')) is not None:
+            return text.strip('"`')
+        return stripped
+
     def words(self, text: str, *, alone: bool | None = None) -> str:
-        tokens = [_EDGE.sub("", t.replace("’", "'")) or t for t in _TOKEN.findall(text)]
-        tokens = [t for t in tokens if t]
+        tokens = [self._token(t) for t in _TOKEN.findall(text)]
         if alone is None:
             alone = len(tokens) == 1
         lowers = [t.lower() for t in tokens]
@@ -339,12 +347,13 @@ class EnglishG2P:
         for index, token in enumerate(tokens):
             word = Word(token, before=lowers[index - 1] if index else None,
                         after=lowers[index + 1] if index + 1 < len(tokens) else None, alone=alone)
-            if lowers[index] == "used" and word.after == "to":  # "used to" is jˈust
-                found.append(self.lexicon.gold["used"]["VBD"])
+            used = self.lexicon.gold.get("used")
+            if lowers[index] == "used" and word.after == "to" and isinstance(used, dict) and "VBD" in used:
+                found.append(used["VBD"])  # "used to" is jˈust
             else:
                 found.append(self.lexicon.lookup(token, word))
         if not alone:
-            found = weak_forms(tokens, found, self.british)
+            found = weak_forms(tokens, found)
         out = []
         for token, phonemes in zip(tokens, found):
             out.append(phonemes if phonemes is not None else self.fallback(token))
