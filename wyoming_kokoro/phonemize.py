@@ -60,9 +60,23 @@ def _ordered(table: dict[str, str]) -> list[tuple[str, str]]:
 
 _GENERIC = _ordered(_GENERIC_MAP)
 _ENGLISH = _ordered(_ENGLISH_MAP)
-_BRITISH = _ordered({"e^ə": "ɛː", "i^ə": "ɪə", "iə": "ɪə", "u^ə": "ʊə", "ə^ʊ": "Q"})
+_BRITISH = _ordered({"e^ə": "ɛː", "i^ə": "ɪə", "iə": "ɪə", "u^ə": "ʊə", "ə^ʊ": "Q", "æ": "a"})
 """en-gb, applied before the shared table: that rewrites 'e' to 'A' and so
-left 'e^ə' unmatched ('there' came out as ðAə, 'here' as hiə)."""
+left 'e^ə' unmatched ('there' came out as ðAə, 'here' as hiə). The RP voice
+writes TRAP as æ where Kokoro's British lexicon has a."""
+_HAPPY = re.compile(r"(?<!\^)ɪ(?=\s|$)")
+"""...and a word-final ɪ (happy, city) where the lexicon has i."""
+_FINAL_SCHWA_N = re.compile(r"(?<=[^aeiouæɑɒɔəɛɜɪʊʌAIOQWYˈˌ\s])ən(?=\s|$)")
+"""en-gb: a word-final unstressed -ən after a consonant (even, seven, eleven)
+is the British lexicon's syllabic ᵊn (the American one mostly writes ən)."""
+_REDUCED_I = re.compile(r"ᵻ(?![dz](?:\s|$))")
+"""en-us: espeak's ᵻ is the lexicon's ə, except in the -ed and -es endings (wanted, boxes)."""
+_UNSTRESSED_I = re.compile(r"(?<=[^\sˈˌ^])ɪ(?![\sŋ^ɹaeiouæɑɒɔəɛɜɪʊʌAIOQWYᵻ]|$)")
+"""en-us: an unstressed ɪ inside a word (because, office, market) is the lexicon's ə;
+not first or last in the word, not before ŋ (-ing), ɹ or a vowel."""
+_BRITISH_VOICE = "en-gb-x-rp"
+"""espeak-ng's plain en-gb has a short BATH vowel (bˈaθ, ˈaftə); its RP voice
+has the lexicon's ɑː (bˈɑːθ)."""
 _LANG_FLAG = re.compile(r"\([a-z]{2,3}(?:-[a-z0-9]+)*\)")
 _SYLLABIC = re.compile(r"(\S)\u0329")
 _PUNCT_SPLIT = re.compile(rf"((?:(?!(?<=\w)\.(?=\w))[{re.escape(PUNCTUATION)}])+)")
@@ -177,17 +191,22 @@ class EspeakG2P:
         self._espeak = Espeak.get()
         self._english = self.language.startswith("en")
         self._british = self.language == "en-gb"
+        self._voice = _BRITISH_VOICE if self._british and self._espeak.has_language(_BRITISH_VOICE) else self.language
 
     def words(self, text: str) -> str:
         """Phonemes of text that holds no punctuation."""
-        raw = _LANG_FLAG.sub("", self._espeak.phonemes(text, self.language))
+        raw = _LANG_FLAG.sub("", self._espeak.phonemes(text, self._voice))
         if not self._english:  # espeak's "-" marks and the syllabic/dental diacritics: not in Kokoro's set
             return _apply(_GENERIC, raw).replace(_TIE, "").replace("-", "").replace("\u0329", "").replace(
                 "\u032a", "")
         if self._british:
-            raw = _apply(_BRITISH, raw)
+            raw = _HAPPY.sub("i", _apply(_BRITISH, raw))
         ps = _apply(_ENGLISH, raw)
         ps = _SYLLABIC.sub(r"ᵊ\1", ps).replace("\u0329", "")
+        if self._british:
+            ps = _FINAL_SCHWA_N.sub("ᵊn", ps)
+        else:
+            ps = _UNSTRESSED_I.sub("ə", _REDUCED_I.sub("ə", ps))
         if not self._british:
             ps = ps.replace("o^ʊ", "O").replace("ɜːɹ", "ɜɹ").replace("ɜː", "ɜɹ")
             ps = ps.replace("ɪə", "iə").replace("ː", "")
