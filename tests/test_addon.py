@@ -463,8 +463,8 @@ def test_finish(tmp_path, code, signal, recorded_before, expect_code, halts):
 
 # -- health check and discovery ---------------------------------------------------
 async def healthcheck(port: int, timeout: str = "5", extra_env: dict | None = None, args=()) -> int:
-    env = {**os.environ, "KOKORO_HEALTH_PORT": str(port), "KOKORO_HEALTH_TIMEOUT": timeout, **(extra_env or {})}
-    env.pop("WYOMING_KOKORO_HEARTBEAT", None) if not extra_env else None
+    env = {k: v for k, v in os.environ.items() if k != "WYOMING_KOKORO_HEARTBEAT"}
+    env.update({"KOKORO_HEALTH_PORT": str(port), "KOKORO_HEALTH_TIMEOUT": timeout, **(extra_env or {})})
     process = await asyncio.create_subprocess_exec("bash", str(HEALTHCHECK), *args, env=env,
                                                    stdout=asyncio.subprocess.DEVNULL,
                                                    stderr=asyncio.subprocess.DEVNULL)
