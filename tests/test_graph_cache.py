@@ -123,7 +123,8 @@ def test_start_removes_leftovers_and_stale_entries(model, tmp_path):
     leftovers = [cache / "graphs" / "kokoro-v1.0-0123456789ab.onnx.part",  # SIGKILL during optimisation
                  cache / "kokoro-v1.0.325000000-1700000000.ort1.20.1.onnx",  # the earlier naming scheme
                  cache / ".kokoro-v1.0.325000000-1700000000.ort1.20.1.onnx.4242.part",
-                 cache / "graphs" / "orphan.onnx"]  # a graph without a record
+                 cache / "graphs" / "orphan.onnx",  # a graph without a record
+                 cache / "graphs" / "lonely.json"]  # a record without a graph
     for leftover in leftovers:
         leftover.write_bytes(b"x" * 1000)
     unrelated = cache / "kokoro-v1.0.onnx"  # cache_dir set to a data dir: a model, never touched

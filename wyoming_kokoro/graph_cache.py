@@ -112,11 +112,11 @@ def clean(cache_dir: Path) -> list[Path]:
     graphs = cache_dir / SUBDIR
     candidates = [p for p in _listdir(cache_dir) if _OLD_SCHEME.match(p.name)]
     candidates += [p for p in _listdir(graphs) if p.name.endswith(".part")]
-    sidecars = {p.with_suffix(""): p for p in _listdir(graphs) if p.suffix == ".json"}
-    for sidecar in sidecars.values():
-        if _stale(sidecar):
+    sidecars = [p for p in _listdir(graphs) if p.suffix == ".json"]
+    for sidecar in sidecars:
+        if not sidecar.with_suffix(".onnx").is_file() or _stale(sidecar):
             candidates += [sidecar.with_suffix(".onnx"), sidecar]
-    known = {s.with_suffix(".onnx") for s in sidecars.values()}
+    known = {s.with_suffix(".onnx") for s in sidecars}
     candidates += [p for p in _listdir(graphs) if p.suffix == ".onnx" and p not in known]
     for file in candidates:
         try:
