@@ -38,17 +38,6 @@ class _Word:
     """The reading in hiragana (punctuation: itself, mapped by the table)."""
 
 
-def available() -> bool:
-    """Whether pyopenjtalk-plus, jaconv and misaki's Japanese data import."""
-    try:
-        import jaconv  # noqa: F401
-        import pyopenjtalk  # noqa: F401
-        from misaki.num2kana import Convert  # noqa: F401
-    except Exception:  # noqa: BLE001 - any failure (missing, broken binary) means "not usable"
-        return False
-    return True
-
-
 class JapaneseG2P:
     name = "pyopenjtalk + misaki (ja)"
 

@@ -265,32 +265,53 @@ class LexiconG2P:
         return join_with_punctuation(text, self.words)
 
 
-class MandarinG2P:
+class _Lazy:
+    """A G2P whose libraries load on first use: Japanese (87 MB) and Mandarin
+    (130 MB with jieba's dictionary) cost nothing until a voice of theirs speaks."""
+
+    def __init__(self) -> None:
+        self._g2p = None
+        self._lock = threading.Lock()
+
+    def _load(self):
+        raise NotImplementedError
+
+    def __call__(self, text: str) -> str:
+        if self._g2p is None:
+            with self._lock:
+                if self._g2p is None:
+                    self._g2p = self._load()
+        return known(_SPACES.sub(" ", self._phonemes(text) or "").strip())
+
+    def _phonemes(self, text: str) -> str:
+        return self._g2p(text)
+
+
+class MandarinG2P(_Lazy):
     """misaki's zh G2P in the version Kokoro v1.0 was trained with (pinyin per jieba word)."""
 
     name = "misaki (zh)"
 
-    def __init__(self) -> None:
+    def _load(self):
         import jieba
         from misaki import zh
 
         jieba.setLogLevel(logging.WARNING)  # not "Building prefix dict..." on every start
-        self._g2p = zh.ZHG2P()
+        return zh.ZHG2P()
 
-    def __call__(self, text: str) -> str:
-        phonemes = self._g2p(text)[0]
-        return known(_SPACES.sub(" ", phonemes or "").strip())
+    def _phonemes(self, text: str) -> str:
+        return self._g2p(text)[0]
 
 
-class JapaneseG2P:
-    def __init__(self) -> None:
+class JapaneseG2P(_Lazy):
+    """OpenJTalk readings romanised as misaki does (japanese.py)."""
+
+    name = "pyopenjtalk + misaki (ja)"
+
+    def _load(self):
         from .japanese import JapaneseG2P as G2P
 
-        self._g2p = G2P()
-        self.name = self._g2p.name
-
-    def __call__(self, text: str) -> str:
-        return known(_SPACES.sub(" ", self._g2p(text)).strip())
+        return G2P()
 
 
 OPTIONAL_LANGUAGES = {
@@ -298,6 +319,10 @@ OPTIONAL_LANGUAGES = {
     "zh": ("Mandarin Chinese", "wyoming-kokoro[zh] (misaki, jieba, pypinyin, cn2an, ordered-set)"),
 }
 """Languages espeak-ng cannot serve for Kokoro, and what they need installed."""
+_MODULES = {
+    "ja": ("jaconv", "pyopenjtalk", "sudachipy", "misaki"),
+    "zh": ("cn2an", "jieba", "pypinyin", "ordered_set", "misaki"),
+}
 
 MISAKI_LANGUAGES = tuple(OPTIONAL_LANGUAGES)
 
@@ -308,27 +333,20 @@ _cache_lock = threading.Lock()
 def misaki_available(language: str) -> bool:
     """Whether the G2P Kokoro was trained with can run here for `language`.
 
-    ja and zh are served by misaki's code and data (plus their own
-    dependencies); for English it is misaki's lexicon data.
+    ja and zh: their modules are installed (found, not imported: importing
+    them costs 60-90 MB, paid only when such a voice speaks); English:
+    misaki's lexicon data.
     """
-    if language == "ja":
-        from .japanese import available
-    elif language == "zh":
-        available = _mandarin_available
-    else:
-        from .english import available
+    if language in _MODULES:
+        from importlib.util import find_spec
+
+        try:
+            return all(find_spec(module) is not None for module in _MODULES[language])
+        except (ImportError, ValueError):  # a module set to None, a broken package
+            return False
+    from .english import available
+
     return available()
-
-
-def _mandarin_available() -> bool:
-    try:
-        import cn2an  # noqa: F401
-        import jieba  # noqa: F401
-        import pypinyin  # noqa: F401
-        from misaki import zh  # noqa: F401
-    except Exception:  # noqa: BLE001 - any import failure means "not usable"
-        return False
-    return True
 
 
 def install_hint(language: str) -> str:
