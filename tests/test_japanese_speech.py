@@ -21,6 +21,7 @@ from wyoming_kokoro.text import TextPipeline
 from wyoming_kokoro.vocab import tokenize
 
 pytestmark = pytest.mark.realweights
+pytest.importorskip("pyopenjtalk", reason="the ja extra is not installed")
 
 SENTENCES = [
     "今日はとても良い天気ですね。",
@@ -54,7 +55,6 @@ def speak():
 
 @pytest.mark.parametrize("text", SENTENCES)
 def test_japanese_text_is_heard_as_japanese(speak, text):
-    pytest.importorskip("pyopenjtalk")
     heard = Ears().transcribe(speak(text), language="ja")
     similarity = difflib.SequenceMatcher(None, _kana(text), _kana(heard)).ratio()
     assert similarity >= 0.6, (text, heard, similarity)

@@ -15,6 +15,9 @@ import pytest
 from wyoming_kokoro import phonemize
 from wyoming_kokoro.phonemize import EspeakG2P, get_g2p
 
+needs_ja = pytest.mark.skipif(not phonemize.misaki_available("ja"), reason="the ja extra is not installed")
+needs_zh = pytest.mark.skipif(not phonemize.misaki_available("zh"), reason="the zh extra is not installed")
+
 
 def us(text: str) -> str:
     return get_g2p("en-us")(text)
@@ -81,17 +84,20 @@ def test_dot_inside_a_token_is_not_a_full_stop():
     assert us("The U.S. team") == "ðə jˌuˈɛs. tˈim"
 
 
+@needs_ja
 def test_japanese_offline():
     assert get_g2p("ja")("こんにちは、世界！") == "koɲɲiʨiβa, sekai!"
     assert get_g2p("ja")("東京タワーに行きます。") == "toːkʲoːtaβaː ɲi ikʲimasɨ."
     assert get_g2p("ja")("3時") == "saɲʥi"
 
 
+@needs_ja
 def test_japanese_long_text_is_read_a_sentence_at_a_time():
     phonemes = get_g2p("ja")("今日は良い天気ですね。" * 300)
     assert phonemes.count("teŋkʲi") == 300
 
 
+@needs_zh
 def test_mandarin():
     assert get_g2p("zh")("你好，我有3个苹果。") == "ni↓xau↓, wo↓ jou↓ sa→nkɤ↘ pʰi↗ŋkwo↓."
 
