@@ -97,6 +97,17 @@ def test_japanese_long_text_is_read_a_sentence_at_a_time():
     assert phonemes.count("teŋkʲi") == 300
 
 
+@needs_ja
+def test_japanese_keeps_the_degrees_unit():
+    assert get_g2p("ja")("25°C") == get_g2p("ja")("25度") == "ɲiʥɨː ɡo do"
+
+
+@needs_zh
+def test_mandarin_keeps_the_degrees_unit():
+    assert get_g2p("zh")("30℃") == get_g2p("zh")("30度") == "sa→nʂɨ↗tu↘"
+    assert get_g2p("zh")("75°F").endswith("xwa↗ʂɨ↘tu↘")
+
+
 @needs_zh
 def test_mandarin():
     assert get_g2p("zh")("你好，我有3个苹果。") == "ni↓xau↓, wo↓ jou↓ sa→nkɤ↘ pʰi↗ŋkwo↓."

@@ -27,6 +27,7 @@ _SUTEGANA = frozenset("ゃゅょぁぃぅぇぉ")
 _ODORI = frozenset("〃々ゝゞヽ")
 _DAKUTEN = dict(zip("かきくけこさしすせそたちつてとはひふへほ",
                     "がぎぐげござじずぜぞだぢづでどばびぶべぼ", strict=True))
+_DEGREES = re.compile(r"\s?[°º℃]\s?C?(?![A-Za-z])")
 _SENTENCES = re.compile(r"[^。！？!?\n]{1,200}[。！？!?\n]*|[。！？!?\n]+")
 """Sentences, and runs of at most 200 characters without an end mark."""
 
@@ -80,6 +81,7 @@ class JapaneseG2P:
     def _normalize(self, text: str) -> str:
         """Unify width and form; numbers become kana readings."""
         text = re.sub(r"[〜～](?=\d)", "から", text)
+        text = _DEGREES.sub("度", text)  # OpenJTalk drops the symbol: "25°C" would lose its unit
         for old, new in _EXTENSIONS.items():
             text = text.replace(old, new)
         text = unicodedata.normalize("NFKC", text)

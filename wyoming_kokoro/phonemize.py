@@ -287,6 +287,10 @@ class _Lazy:
         return self._g2p(text)
 
 
+_ZH_DEGREES = re.compile(r"\s?(?:[°º]\s?(F)|(℉)|[°º]\s?C|℃|[°º])(?![A-Za-z])")
+"""°C/°F: misaki's zh G2P drops the symbol; 度 (degrees), 华氏度 (Fahrenheit)."""
+
+
 class MandarinG2P(_Lazy):
     """misaki's zh G2P in the version Kokoro v1.0 was trained with (pinyin per jieba word)."""
 
@@ -300,7 +304,7 @@ class MandarinG2P(_Lazy):
         return zh.ZHG2P()
 
     def _phonemes(self, text: str) -> str:
-        return self._g2p(text)[0]
+        return self._g2p(_ZH_DEGREES.sub(lambda m: "华氏度" if m.group(1) or m.group(2) else "度", text))[0]
 
 
 class JapaneseG2P(_Lazy):
