@@ -38,7 +38,8 @@ def gb(text: str) -> str:
     ("a car", "ɐ kˈɑɹ"),
     ("John's cats", "ʤˈɑnz kˈæts"),   # possessive and plural from their stems
     ("don't", "dˈOnt"),
-    ("well-known", "wˈɛlnˈOn"),      # compound from its parts
+    ("well-known", "wˌɛlnˈOn"),      # compound from its parts, stress on the last
+    ("twenty-four", "twˌɛntifˈɔɹ"),
     ("USB", "jˌuˌɛsbˈi"),            # acronym spelt
     ("NASA", "nˈæsə"),                # acronym the lexicon reads as a word
     ("Yes, I can.", "jˈɛs, ˌI kˈæn."),  # stressed form at a clause end

@@ -30,7 +30,7 @@ def said(text: str, language: str = "en-us") -> str:
      "ˈʌpdˌAt tə vˈɜɹʒən tˈu pˈYnt fˈIv pˈYnt wˈʌn"),
     ("PM2.5 is high", "PM two point five is high", "pˌiˈɛm tˈu pˈYnt fˈIv ɪz hˈI"),
     ("Home Assistant 2024.12", "Home Assistant twenty twenty-four point twelve",
-     "hˈOm əsˈɪstᵊnt twˈɛnti twˈɛntifˈɔɹ pˈYnt twˈɛlv"),
+     "hˈOm əsˈɪstᵊnt twˈɛnti twˌɛntifˈɔɹ pˈYnt twˈɛlv"),
 ])
 def test_said_right(text, words, phonemes):
     assert normalize(text) == words
