@@ -42,14 +42,14 @@ _PHONEME_MODE = 0x02 | 0x80 | (ord(_TIE) << 8)
 _GENERIC_MAP = {
     "a^ɪ": "I", "a^ʊ": "W", "d^z": "ʣ", "d^ʒ": "ʤ", "e^ɪ": "A", "o^ʊ": "O",
     "ə^ʊ": "Q", "s^s": "S", "t^s": "ʦ", "t^ʃ": "ʧ", "ɔ^ɪ": "Y",
-    "ɫ": "l", "ʑ": "ʒ", "ʍ": "w",  # not in Kokoro's set: the nearest sound that is
+    "ɫ": "l", "ʑ": "ʒ", "ʍ": "w", "g": "ɡ",  # not in Kokoro's set: the nearest sound that is
 }
 # English needs more: Kokoro's English set has no r, x, ɚ... This is
 # misaki's EspeakFallback table (longest first), plus the two fixes below.
 _ENGLISH_MAP = {
     "ʔˌn\u0329": "ʔn", "ʔn\u0329": "ʔn", "a^ɪ": "I", "a^ʊ": "W", "d^ʒ": "ʤ", "e^ɪ": "A", "e": "A",
     "t^ʃ": "ʧ", "ɔ^ɪ": "Y", "ə^l": "ᵊl", "ʲo": "jo", "ʲə": "jə", "ʲ": "", "ɚɹ": "əɹ", "ɚ": "əɹ",
-    "r": "ɹ", "x": "k", "ç": "k", "ɐ": "ə", "ɬ": "l", "ɫ": "l", "ʍ": "w", "\u0303": "", "-": "",
+    "r": "ɹ", "x": "k", "ç": "k", "ɐ": "ə", "ɬ": "l", "ɫ": "l", "ʍ": "w", "ʑ": "ʒ", "g": "ɡ", "\u0303": "", "-": "",
 }
 """'ɚɹ' -> 'əɹ': espeak writes 'around' as ɚɹˈaʊnd, and mapping ɚ alone gave
 əɹɹ. 'ʔn̩' -> 'ʔn' ('certain' sˈɜɹʔn, as the lexicon has it) before the
