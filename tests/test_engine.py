@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from wyoming_kokoro.costmodel import CostModel
 from wyoming_kokoro.engine import SAFETY, EngineSettings, Utterance, affordable_tokens
 from wyoming_kokoro.scheduler import Scheduler
-from wyoming_kokoro.costmodel import CostModel
-from wyoming_kokoro.segment import CONTENDED_FIRST, PHRASE, Segmenter
+from wyoming_kokoro.segment import CONTENDED_FIRST, LONGEST_WORD, PHRASE, Segmenter
 
 
 def test_small_first_budget_takes_one_more_word_rather_than_an_article():
@@ -190,3 +190,39 @@ def test_a_later_segment_shrinks_so_that_a_waiting_stream_is_not_late():
     # 0.5 s until the other stream's audio runs out, 0.2 s of it for its own call:
     # (0.3 s x SAFETY - 0.05) / 0.02 per token
     assert shared <= int((0.3 * SAFETY - 0.05) / 0.02)
+
+
+@given(st.lists(st.sampled_from(["ab", "cde,", "f.", "ghij", "k?", "lmnopq", "ænd", "wɪð"]), min_size=1, max_size=300),
+       st.lists(st.one_of(st.none(), st.integers(-50, 300)), min_size=1), st.integers(4, 60))
+@settings(max_examples=200, deadline=None)
+def test_later_segments_never_end_inside_a_clause_that_ends_within_a_call(words, fits, first):
+    """However little time is left, a later call ends at punctuation when
+    punctuation is within reach: a gap is better than a clause in fragments."""
+    segmenter = Segmenter(first, 1.5, 40, phrase_starts=frozenset({"ænd", "wɪð"}))
+    segmenter.add(" ".join(words))
+    segmenter.closed = True
+    segmenter.next()
+    index = 0
+    while segmenter:
+        pending = list(segmenter._words)
+        segment = segmenter.next(fit=fits[index % len(fits)])
+        index += 1
+        reach, size = False, -1
+        for word in pending:
+            size += len(word) + 1
+            if size > 40:
+                break
+            reach = reach or word[-1] in ",.?" or word is pending[-1]
+        if reach:
+            assert segment.boundary in ("clause", "sentence"), (pending, segment.phonemes)
+        assert len(segment.tokens) <= 40
+
+
+def test_a_word_longer_than_any_call_is_sliced_to_the_first_calls_size():
+    segmenter = Segmenter(first_tokens=10, max_tokens=80, first_max=20)
+    segmenter.add("." * 600)
+    sizes = []
+    while segment := segmenter.next():
+        sizes.append(len(segment.tokens))
+    assert sum(sizes) == 600 and max(sizes) <= 80
+    assert sizes[0] <= LONGEST_WORD  # even text with no spaces cannot make the first call long

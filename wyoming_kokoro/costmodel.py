@@ -76,9 +76,28 @@ class CostModel:
 
 
 def _fit(calls: Iterable[tuple[int, float]]) -> tuple[float, float]:
+    """Recency-weighted least squares over the calls that agree, within 3x,
+    with the weighted median cost per token: a stall, or a burst of load now
+    over, keeps almost no say (OUTLIER_WEIGHT) however long the call was."""
     calls = list(calls)
     decay = 0.5 ** (1 / HALF_LIFE)
     weights = [decay ** (len(calls) - 1 - i) for i in range(len(calls))]
+    rate = _weighted_median([y / x for x, y in calls], weights)
+    weights = [w * (1.0 if 1 / 3 <= y / (rate * x) <= 3 else OUTLIER_WEIGHT) for w, (x, y) in zip(weights, calls)]
+    return _line(calls, weights)
+
+
+def _weighted_median(values: list[float], weights: list[float]) -> float:
+    pairs = sorted(zip(values, weights))
+    half, running = sum(weights) / 2, 0.0
+    for value, weight in pairs:
+        running += weight
+        if running >= half:
+            return value
+    return pairs[-1][0]
+
+
+def _line(calls: list[tuple[int, float]], weights: list[float]) -> tuple[float, float]:
     total = sum(weights)
     mean_x = sum(w * x for w, (x, _) in zip(weights, calls)) / total
     mean_y = sum(w * y for w, (_, y) in zip(weights, calls)) / total
@@ -89,3 +108,7 @@ def _fit(calls: Iterable[tuple[int, float]]) -> tuple[float, float]:
         if slope > 0 and fixed >= 0:
             return fixed, slope
     return 0.0, mean_y / mean_x  # proportional: all calls alike, or noise tilted the line
+
+
+OUTLIER_WEIGHT = 0.05
+"""Weight left to a call over 3x off the typical cost per token."""

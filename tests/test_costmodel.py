@@ -1,0 +1,83 @@
+"""The cost of a model call, learnt from the calls themselves."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from conftest import make_config, slow_down
+
+from wyoming_kokoro.__main__ import build_service
+from wyoming_kokoro.costmodel import CostModel
+from wyoming_kokoro.segment import CLAUSE, SENTENCE
+
+
+def test_a_line_through_calls_of_different_lengths():
+    cost = CostModel([(10, 0.35), (50, 1.35), (30, 0.85)])
+    assert cost.line == pytest.approx((0.1, 0.025))
+    assert cost.tokens_for(0.6) == 20
+    assert CostModel().tokens_for(1.0) is None and not CostModel()
+
+
+def test_a_warm_up_taken_under_load_is_forgotten_once_the_machine_is_quiet():
+    """Warmed up while the host was busy, the fit said 250 ms a token, and
+    the first segment was clamped to a syllable for the life of the server."""
+    cost = CostModel([(8, 2.0), (24, 6.0), (96, 24.0)])
+    assert cost.tokens_for(0.5) <= 2
+    for _ in range(4):
+        for tokens in (20, 60, 140):
+            cost.observe(tokens, 0.05 + 0.02 * tokens)
+    fixed, per_token = cost.line
+    assert per_token == pytest.approx(0.02, rel=0.25) and fixed < 0.2
+    assert cost.tokens_for(0.5) >= 18
+
+
+def test_noise_never_gives_a_negative_or_free_call():
+    cost = CostModel([(20, 0.5), (21, 0.2)])  # more tokens, less time: noise
+    fixed, per_token = cost.line
+    assert fixed >= 0 and per_token > 0
+    cost.observe(0, 1.0)
+    cost.observe(10, float("nan"))
+    assert cost.line == (fixed, per_token)  # nonsense observations are ignored
+
+
+async def _segments(service, text: str) -> list:
+    engine = service.engine
+    seen = []
+    real = engine.infer
+
+    def infer(segment, voice, speed):
+        seen.append(segment)
+        return real(segment, voice, speed)
+
+    engine.infer = infer
+    utterance = engine.utterance(engine.voices["af_heart"], 1.0)
+    await utterance.add_text(text, streamed=False)
+    await utterance.finish()
+    async for _ in utterance.audio():
+        pass
+    return seen
+
+
+PARAGRAPH = ("Tomorrow looks mostly sunny with a high of twenty four degrees and a light breeze from the west. "
+             "Rain is unlikely until the evening, when clouds move in from the coast. If you are planning to hang "
+             "the washing out, the morning is your best window, and you might want to close the skylight before "
+             "you go to bed tonight.")
+
+
+def test_a_slow_machine_makes_fewer_longer_calls_not_more_shorter_ones(model_dir):
+    """Falling behind used to make it worse: a late stream was cut at the
+    floor, 36-51 calls for a paragraph where peers made 3, and 43 % longer
+    audio. Now a late stream catches up with long calls ending on
+    punctuation, and the machine's cost is learnt as it serves."""
+    quick = build_service(make_config(model_dir, warmup=True))
+    slow = build_service(make_config(model_dir, warmup=True))
+    slow_down(slow, 0.03)  # 3x slower than the audio it makes (the tiny model gives 10 ms a token)
+    for service in (quick, slow):
+        asyncio.run(_segments(service, PARAGRAPH))  # the cost model sees real calls
+    fast_cuts = asyncio.run(_segments(quick, PARAGRAPH))
+    slow_cuts = asyncio.run(_segments(slow, PARAGRAPH))
+    clauses = sum(PARAGRAPH.count(mark) for mark in ".,")
+    assert len(fast_cuts) <= 3 and len(slow_cuts) <= clauses  # never more calls than clauses
+    assert all(s.boundary in (CLAUSE, SENTENCE) for s in slow_cuts[1:])
+    assert slow.engine.settings.cost.line[1] > 0.02  # learnt: ~30 ms per token
