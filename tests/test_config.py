@@ -168,3 +168,38 @@ def test_cpu_count_without_sysfs_reads_cpuinfo(tmp_path):
     assert physical_cores(range(8), tmp_path) == 4
     assert physical_cores({0, 1}, tmp_path) == 1
     assert cpu_quota(tmp_path) is None
+
+
+def alias_bomb(path: str) -> str:
+    """YAML whose value at `path` expands to 9**9 strings if walked (a
+    billion laughs): loading is cheap (aliases are shared), printing is not."""
+    parts = path.split(".")
+    lines = [f"{'  ' * depth}{part}:" for depth, part in enumerate(parts)]
+    indent = "  " * len(parts)
+    lines.append(f'{indent}- &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]')
+    previous = "a"
+    for name in "bcdefghi":
+        lines.append(f"{indent}- &{name} [" + ",".join([f"*{previous}"] * 9) + "]")
+        previous = name
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize("key", sorted(schema_keys(SCHEMA)))
+def test_alias_bombs_are_refused_at_once_for_every_key(tmp_path, key):
+    import signal
+
+    path = tmp_path / "bomb.yaml"
+    path.write_text(alias_bomb(key))
+
+    def too_slow(*_):
+        raise TimeoutError(f"{key}: validating an alias bomb took over 5 s")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.alarm(5)
+    try:
+        with pytest.raises(ConfigError) as error:
+            validate(load_file(path), str(path))
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(str(error.value)) < 500

@@ -106,20 +106,28 @@ def _blend(value: Any) -> str:
 
 
 def _network(value: Any):
+    if not isinstance(value, str):  # str() of a YAML alias bomb would never end
+        raise vol.Invalid("expected an IP network such as 192.168.1.0/24")
     try:
-        return ipaddress.ip_network(str(value), strict=False)
+        return ipaddress.ip_network(value, strict=False)
     except ValueError:
-        raise vol.Invalid(f"{value!r} is not an IP network such as 192.168.1.0/24") from None
+        raise vol.Invalid(f"{_short(value)} is not an IP network such as 192.168.1.0/24") from None
+
+
+def _short(value: str, limit: int = 60) -> str:
+    """A value from the file, quoted and cut short for a one-line message."""
+    return repr(value if len(value) <= limit else value[:limit] + "…")
 
 
 def _rules(value: Any) -> list[str]:
     from .normalize import RULES
 
-    if not isinstance(value, list):
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise vol.Invalid("expected a list of rule names")
     unknown = [v for v in value if v not in RULES]
     if unknown:
-        raise vol.Invalid(f"unknown rule(s) {', '.join(map(str, unknown))}; rules: {', '.join(RULES)}")
+        raise vol.Invalid(f"unknown rule(s) {', '.join(_short(v, 30) for v in unknown[:5])}; "
+                          f"rules: {', '.join(RULES)}")
     return value
 
 
