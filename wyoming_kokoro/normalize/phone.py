@@ -31,10 +31,16 @@ def _phone_words(number: str, L: Lang) -> str | None:
     return ", ".join(groups)
 
 
+_SHORT_NUMBER_RE = re.compile(
+    r"(?P<verb>\b(?:[Cc]all(?:ed)?|[Dd]ial(?:l?ed)?|[Tt]ext(?:ed)?)\s)(?P<n>\d{3})(?![\w,-])(?!\.\d)")
+"""'call 911', 'dial 112': emergency and service numbers are said digit by digit."""
+
+
 def rule_phone(text: str, c: Ctx) -> str:
     """Phone numbers are read digit by digit, grouped as written."""
     assert c.L is not None
     L = c.L
+    text = c.sub(_SHORT_NUMBER_RE, lambda m: m.group("verb") + digits(m.group("n"), L), text)
     for pattern in (*_PHONE_COMMON, *L.phones):
         text = c.sub(pattern, lambda m: _phone_words(m.group(), L), text)
     return text

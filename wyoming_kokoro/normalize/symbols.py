@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from .context import Ctx
+from .languages import UNIT_CANONICAL
 from .numbers import DOT_THOUSANDS_RE, agree, noun_gender, parse_num, say_frac, say_int, say_number
 from .patterns import patterns
 
@@ -26,6 +27,10 @@ _POWER_RE = re.compile(r"(?<=\d)\^(?=\d)")
 _TIMES_WORD_RE = re.compile(r"(?<![\w.,])(\d+(?:\.\d+)?)x(?=\s+[^\W\d_])")
 """2x faster: "two times faster"."""
 _AND_OR_RE = re.compile(r"\band/or\b")
+_PER_RE = re.compile(
+    r"(?P<a>[\w€$£¥¢]+)\s?/\s?(?P<b>(?:day|night|week|month|year|hour|hr|h|min|minute|second|sec|s|person|piece|"
+    r"unit|kWh|Wh|km|mile|mi|kg|lb|g|l|L|liter|litre|gal|m²|m2|sqm|m³|m3|cycle|use|load)(?![\w/]))")
+"""15 kWh/day, €/kWh: a rate, "per" (before the or-rule and the units, which then read "kWh per day")."""
 _WORD_SLASH_RE = re.compile(r"(?<![\w/])(?P<a>[^\W\d_¹²³]{2,})/(?P<b>[^\W\d_¹²³]{2,})(?![\w/])")
 """yes/no, on/off: "or" (w/ and w/o are abbreviations, km/h a unit: both claimed before)."""
 
@@ -42,12 +47,15 @@ def rule_symbols(text: str, c: Ctx) -> str:
     text = c.sub(_POWER_RE, lambda m: f" {w['power']} ", text)
     text = c.sub(_TIMES_WORD_RE, lambda m: f"{m.group(1)} {w['times']}", text)
     text = c.sub(_AND_OR_RE, lambda m: f"{w['and']} {w['or']}", text)
+    text = c.sub(_PER_RE, lambda m: None if f"{m.group('a')}/{m.group('b')}" in UNIT_CANONICAL
+                 else f"{m.group('a')} {w['per']} {m.group('b')}", text)
     text = c.sub(_WORD_SLASH_RE, lambda m: f"{m.group('a')} {w['or']} {m.group('b')}", text)
     return text
 
 
-_SCALED_RE = re.compile(r"(?<![\w.,])(?P<num>\d+(?:\.\d+)?)(?P<scale>k|M|bn|B)(?=\s+[^\W\d_]{2,}|\s*[.,;:!?)]|$)")
-"""1.2k users, 3M views, 2bn: the scale said as a word (not 4K: a resolution)."""
+_SCALED_RE = re.compile(r"(?<![\w.,])(?P<num>\d+(?:\.\d+)?)(?P<scale>k|M|bn|B)(?=\s+[a-z]{2,})")
+"""1.2k users, 3M views: the scale said as a word before a noun (not 4K, a
+resolution, nor "Apt 4B")."""
 _SCALE_WORDS = {"k": "thousand", "M": "million", "bn": "billion", "B": "billion"}
 _BARE_DECIMAL_RE = re.compile(r"(?<![\w.,])\.(\d+)(?![\w.,])")
 """.5: "point five"."""

@@ -14,7 +14,7 @@ _YEAR_CONTEXT_RE = re.compile(
     r"(?<!\w)(?P<ctx>(?:[Ii]n|[Ss]ince|[Yy]ear|[Uu]ntil|[Tt]ill|[Bb]y|[Ff]rom|[Bb]efore|[Aa]fter|"
     r"[Cc]irca|[Aa]round|[Dd]uring|[Bb]etween|[Ee]arly|[Ll]ate|[Mm]id|[Cc]lass of|[Ss]ummer|"
     r"[Ww]inter|[Ss]pring|[Aa]utumn|[Ff]all|[Ss]ummer of|[Ww]inter of|Q ?[1-4]|H ?[12]|FY)[\s-]*)"
-    r"(?P<y>1[1-9]\d\d|20\d\d)(?![\w])(?![.,]\d)"
+    r"(?P<y>1[1-9]\d\d|20\d\d)(?![\w])(?![.,]\d)(?!\s?[-–—]\s?\d)"
 )
 _YEAR_BEFORE_NOUN_RE = re.compile(
     r"(?<!\w)(?P<ctx>(?:[Tt]he|[Tt]his|[Tt]hat|[Ll]ast|[Nn]ext|[Ii]ts|[Tt]heir|[Oo]ur|[Hh]is|[Hh]er|[Yy]our|[Mm]y)\s+)"
@@ -26,6 +26,8 @@ _YEAR_BEFORE_NOUN_RE = re.compile(
 _YEAR_SUBJECT_RE = re.compile(
     r"(?:^|(?<=[.!?]\s))(?P<y>1[1-9]\d\d|20\d\d)(?=\s+(?:was|is|has|had|will|saw|brought|marked|began|ended)\b)")
 """'2024 was a good year': a year opening a sentence before a verb."""
+_SHORT_YEAR_RE = re.compile(r"(?<![\w'’])['’](?P<y>\d\d)(?![\w'’])")
+"""'95, '05: a year said by its last two digits ("ninety-five", "oh five")."""
 _YEAR_ERA_RE = re.compile(r"(?<![\w.,])(?P<y>\d{3,4})\s+(?P<era>AD|BC|BCE|CE|A\.D\.|B\.C\.)(?!\w)")
 _DECADE_RE = re.compile(
     r"(?P<pre>\b(?:[Tt]he|[Hh]is|[Hh]er|[Tt]heir|[Mm]y|[Yy]our|[Oo]ur|[Ee]arly|[Ll]ate|[Mm]id)[\s-]+)?"
@@ -51,6 +53,8 @@ def rule_years(text: str, c: Ctx) -> str:
         return f"{year(int(m.group('y')), L)} {letters}"
 
     text = c.sub(_DECADE_RE, decade, text)
+    text = c.sub(_SHORT_YEAR_RE, lambda m: (f"oh {cardinal(int(m.group('y')), L)}" if m.group("y")[0] == "0"
+                                            else cardinal(int(m.group("y")), L)), text)
     text = c.sub(_YEAR_ERA_RE, era, text)
     text = c.sub(_YEAR_BEFORE_NOUN_RE, lambda m: m.group("ctx") + year(int(m.group("y")), L), text)
     text = c.sub(_YEAR_SUBJECT_RE, lambda m: year(int(m.group("y")), L), text)
