@@ -57,8 +57,10 @@ def pending_stop() -> bool:
     return bool(_PENDING)
 
 
-class Stopped(Exception):
-    """A stop signal arrived during start-up."""
+class Stopped(BaseException):
+    """A stop signal arrived during start-up. A BaseException, like
+    KeyboardInterrupt: start-up code that falls back on `except Exception`
+    (a failed optimisation, a download retry) must not swallow it."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
