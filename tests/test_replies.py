@@ -293,3 +293,25 @@ async def test_pipelined_requests_are_queued_with_a_bound_and_all_answered(make_
         assert event is not None and event.type != "error", event
         stops += event.type == "audio-stop"
     writer.close()
+
+
+async def test_stalled_connections_give_their_slots_to_new_clients(make_server, monkeypatch):
+    """All slots held by clients that do nothing: Home Assistant still gets in."""
+    import wyoming_kokoro.handler as handler
+
+    monkeypatch.setattr(handler, "EVICT_AFTER", 0.5)
+    server, service = await make_server(limits={"max_connections": 2})
+    stalled = [await asyncio.open_connection(server.host, server.port) for _ in range(2)]
+    async with server.client() as busy:  # at once: both are still fresh
+        await busy.write_event(Describe().event())
+        refused = await read_until(busy, "info")
+    assert refused.types == ["error"] and refused.events[0].data["code"] == "busy"
+    await asyncio.sleep(0.7)
+    async with server.client() as client:
+        await client.write_event(Describe().event())
+        assert (await read_until(client, "info")).types == ["info"]
+    await asyncio.sleep(0.2)
+    closed = [await _closed(reader) for reader, _ in stalled]
+    assert closed.count(True) == 1, closed  # the stalest one, not both
+    for _, writer in stalled:
+        writer.close()

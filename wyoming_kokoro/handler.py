@@ -54,6 +54,10 @@ SILENCE_SECONDS = 0.1
 """Audio sent for text with nothing to say: Home Assistant turns a stream
 without chunks into a 44-byte WAV, an mp3 error or an ffmpeg failure."""
 
+EVICT_AFTER = 10.0
+"""Seconds without progress after which a connection gives up its slot to
+a new client when all max_connections are taken."""
+
 MAX_QUEUED_REPLIES = 16
 """Replies (syntheses, errors) a connection may have waiting; past this its
 events are not read until one is done."""
@@ -169,10 +173,12 @@ class KokoroEventHandler(AsyncEventHandler):
             await self._close()
             return
         self.service.connections += 1
+        self.service.handlers.add(self)
         try:
             await self._read_loop()
         finally:
             self.service.connections -= 1
+            self.service.handlers.discard(self)
             self.service.metrics.wyoming_closed(self)
             await self.disconnect()
             await self._close()
@@ -256,8 +262,24 @@ class KokoroEventHandler(AsyncEventHandler):
             if not any(address in network for network in settings.allowed_clients):
                 return RequestError("forbidden", f"client {address} is not in allowed_clients")
         if self.service.connections >= settings.max_connections:
-            return RequestError("busy", f"server busy: {settings.max_connections} connections open")
+            stalest = self._stalest()
+            if stalest is None:
+                return RequestError("busy", f"server busy: {settings.max_connections} connections open")
+            _LOGGER.info("All %d connections taken: closing the one from %s (no progress for %.0f s) "
+                         "to admit %s", settings.max_connections, stalest._peer(),
+                         time.monotonic() - stalest._progress, self._peer())
+            stalest._drop()
         return None
+
+    def _stalest(self) -> KokoroEventHandler | None:
+        """The open connection longest without progress, if over EVICT_AFTER:
+        clients that stopped reading or sending must not lock out new ones
+        (Home Assistant) until their timeouts run out."""
+        candidates = [h for h in self.service.handlers if h.idle_timeout is not None and not h._dropped]
+        if not candidates:
+            return None
+        stalest = min(candidates, key=lambda h: h._progress)
+        return stalest if time.monotonic() - stalest._progress >= EVICT_AFTER else None
 
     # -- events -----------------------------------------------------------------
     async def handle_event(self, event: Event) -> bool:

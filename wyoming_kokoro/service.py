@@ -80,6 +80,8 @@ class Service:
         self.engine = engine
         self.settings = settings
         self.connections = 0
+        self.handlers: set[Any] = set()
+        """Open Wyoming connections (handler.py), for evicting a stalled one."""
         self.stopping = False
         """Set on shutdown: new connections are refused."""
         self._info_event = build_info(engine.voices, settings.streaming).event()
