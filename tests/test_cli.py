@@ -290,3 +290,27 @@ def test_start_up_stuck_in_native_code_is_ended_by_the_watchdog():
             proc.kill()
     assert proc.returncode == 0, err
     assert "did not stop within" in err
+
+
+def test_sigterm_during_stdio_synthesis_closes_the_audio(model_dir):
+    """stdout cannot report when it is closed (no wait_closed): stopping
+    must still end the open audio and exit 0 without a traceback."""
+    import signal
+
+    proc = subprocess.Popen([PYTHON, "-m", "wyoming_kokoro", "--uri", "stdio://", *files(model_dir)],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env={**os.environ, "XDG_CACHE_HOME": CACHE_HOME})
+    try:
+        write_event(Event("synthesize", {"text": "A long text to speak. " * 300}), proc.stdin)
+        assert read_event(proc.stdout).type == "audio-start"
+        proc.send_signal(signal.SIGTERM)
+        types = []
+        while (event := read_event(proc.stdout)) is not None:
+            types.append(event.type)
+        _, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert types[-2:] == ["error", "audio-stop"], types[-3:]
+    assert "Traceback" not in err.decode() and "never retrieved" not in err.decode()

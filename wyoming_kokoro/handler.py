@@ -512,9 +512,12 @@ class KokoroEventHandler(AsyncEventHandler):
     async def _close(self) -> None:
         """Close the socket; drop it if the client does not take the last bytes."""
         self.writer.close()
-        with contextlib.suppress(ConnectionError, OSError):
-            if not await _within(self.writer.wait_closed(), CLOSE_GRACE):
-                self._drop()
+        try:
+            closed = await _within(self.writer.wait_closed(), CLOSE_GRACE)
+        except (ConnectionError, OSError, NotImplementedError):  # gone; or stdout, which cannot say
+            return
+        if not closed:
+            self._drop()
 
     async def disconnect(self) -> None:
         """The client went away: cancel its synthesis and pending model calls."""
@@ -528,6 +531,7 @@ async def _within(awaitable: Any, seconds: float) -> bool:
     """Await for at most `seconds`; False (and cancelled) if it took longer.
     (asyncio.wait_for can swallow a cancellation on Python < 3.12.)"""
     task = asyncio.ensure_future(awaitable)
+    task.add_done_callback(lambda t: t.cancelled() or t.exception())  # never "exception never retrieved"
     done, _ = await asyncio.wait({task}, timeout=seconds)
     if not done:
         task.cancel()
