@@ -502,6 +502,7 @@ async def test_every_request_is_counted_once_by_outcome(fresh_service):
     assert samples(metrics, "kokoro_audio_seconds_total")['api="http"'] > 0
     assert samples(metrics, "kokoro_active_streams") == {'api="wyoming"': 0, 'api="http"': 0}
     assert samples(metrics, "kokoro_queued_segments") == {"": 0}
+    assert samples(metrics, "kokoro_running_calls") == {"": 0}
     assert samples(metrics, "process_resident_memory_bytes")[""] > 10_000_000
     assert samples(metrics, "process_open_fds")[""] > 0
 

@@ -138,7 +138,8 @@ class HttpApi:
         body = service.metrics.render(queued_segments=service.engine.scheduler.pending,
                                       connections=service.connections,
                                       http_connections=self.site.connections if self.site else 0,
-                                      waiting=service.admission.waiting())
+                                      waiting=service.admission.waiting(),
+                                      running_calls=service.engine.scheduler.busy)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def models(self, request: web.Request) -> web.Response:

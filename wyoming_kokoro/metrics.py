@@ -88,6 +88,7 @@ class Metrics:
                              buckets=RTF_BUCKETS, registry=r)
         self._active = Gauge("kokoro_active_streams", "Syntheses streaming audio now.", ["api"], registry=r)
         self._queued = Gauge("kokoro_queued_segments", "Model calls waiting for a worker.", registry=r)
+        self._running = Gauge("kokoro_running_calls", "Model calls running now (busy workers).", registry=r)
         self._waiting = Gauge("kokoro_admission_waiting", "Requests waiting for a synthesis slot.", ["api"],
                               registry=r)
         self._connections = Gauge("kokoro_wyoming_connections", "Open Wyoming connections.", registry=r)
@@ -149,13 +150,14 @@ class Metrics:
 
     # -- exposition -----------------------------------------------------------
     def render(self, *, queued_segments: int, connections: int, http_connections: int = 0,
-               waiting: dict[str, int] | None = None) -> bytes:
+               waiting: dict[str, int] | None = None, running_calls: int = 0) -> bytes:
         """The whole exposition, with the gauges read now."""
         for api, count in self.active_streams().items():
             self._active.labels(api).set(count)
         for api in APIS:
             self._waiting.labels(api).set((waiting or {}).get(api, 0))
         self._queued.set(queued_segments)
+        self._running.set(running_calls)
         self._connections.set(connections)
         self._http_connections.set(http_connections)
         return generate_latest(self.registry)
