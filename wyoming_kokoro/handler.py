@@ -238,10 +238,6 @@ class KokoroEventHandler(AsyncEventHandler):
     def _stalled_too_long(self) -> bool:
         return self.idle_timeout is not None and time.monotonic() - self._progress > self.idle_timeout
 
-    def _busy(self) -> bool:
-        """Whether a reply of this connection is still being produced."""
-        return any(not job.done for job in self._jobs)
-
     def _peer(self) -> str:
         peer = self.writer.get_extra_info("peername")
         return str(peer[0]) if isinstance(peer, tuple) else "local socket"
