@@ -103,9 +103,6 @@ class _Job:
         if self.pump is not None:
             self.pump.cancel()
 
-    @property
-    def done(self) -> bool:
-        return self.task is not None and self.task.done()
 
 
 class KokoroEventHandler(AsyncEventHandler):
