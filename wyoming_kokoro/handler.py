@@ -104,7 +104,6 @@ class _Job:
             self.pump.cancel()
 
 
-
 class KokoroEventHandler(AsyncEventHandler):
     """One client connection."""
 
