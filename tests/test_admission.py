@@ -122,3 +122,25 @@ async def test_an_http_flood_delays_a_satellite_by_its_share_only(model_dir):
     alone, busy = await flood_ttfa(model_dir, http_syntheses=None, requests=20)
     print(f"satellite TTFA alone {alone:.3f} s, under a 20-request HTTP flood {busy:.3f} s")
     assert busy < alone + 0.3
+
+
+async def test_an_http_request_that_finds_no_slot_in_time_gets_503_and_counts_as_busy(model_dir):
+    service = build_service(make_config(model_dir, limits={"http_wait": 0.2}))
+    slow_down(service, 0.004)
+    port = free_port()
+    runner = await start_http(service, "127.0.0.1", port)
+    url = f"http://127.0.0.1:{port}/v1/audio/speech"
+    try:
+        async with aiohttp.ClientSession() as session:
+            first = asyncio.create_task(session.post(url, json={"input": PARAGRAPH, "response_format": "pcm"}))
+            await asyncio.sleep(0.1)
+            async with session.post(url, json={"input": "Hello.", "response_format": "pcm"}) as second:
+                assert second.status == 503 and second.headers["Retry-After"] == "1"
+                assert (await second.json())["error"]["code"] == "busy"
+            async with await first as reply:
+                assert reply.status == 200 and await reply.read()
+    finally:
+        await runner.cleanup()
+        service.engine.scheduler.close()
+    requests = service.metrics.requests
+    assert requests.labels("http", "busy")._value.get() == 1 and requests.labels("http", "ok")._value.get() == 1

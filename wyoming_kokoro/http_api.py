@@ -175,6 +175,10 @@ class HttpApi:
             return self._refuse(service, HttpError(413, error.text or "body too large", code="too-large"))
         except HttpError as error:
             return self._refuse(service, error)
+        except asyncio.CancelledError:  # the client hung up while sending its body
+            service.metrics.request(API_HTTP, CANCELLED)
+            raise
+        outcome: str | None = FAILED  # unless the synthesis ends otherwise (also _StreamBroken)
         try:
             async with service.admission.slot(API_HTTP):
                 service.metrics.http_streams += 1
@@ -182,16 +186,16 @@ class HttpApi:
                     response, outcome = await _Synthesis(request, service, speech, self.settings).run(started)
                 finally:
                     service.metrics.http_streams -= 1
+            return response
         except AdmissionTimeout as error:
+            outcome = None  # counted by _refuse
             return self._refuse(service, HttpError(503, f"server busy: {error}", code="busy"))
-        except _StreamBroken:
-            service.metrics.request(API_HTTP, FAILED)
-            raise
         except asyncio.CancelledError:  # the client hung up (handler cancellation) or shutdown
-            service.metrics.request(API_HTTP, CANCELLED)
+            outcome = CANCELLED
             raise
-        service.metrics.request(API_HTTP, outcome)
-        return response
+        finally:
+            if outcome is not None:
+                service.metrics.request(API_HTTP, outcome)
 
     @staticmethod
     def _refuse(service: Service, error: HttpError) -> web.Response:
