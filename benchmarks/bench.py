@@ -13,11 +13,17 @@ measures, per text and concurrency:
 - from the server's own log: model time of the first call and of all calls,
   to check TTFA / first call and wall / sum of calls
 - a cached repeat (cache on) TTFA
-- the same texts through kokoro_onnx.Kokoro.create_stream (if installed) on
-  the same files, as the baseline most Kokoro Wyoming servers wrap
+- model calls per text (server log) and audio seconds against one model
+  call for the whole text (kokoro-onnx's `create`, the same model and voice)
+- the same texts through kokoro-onnx (if installed) on the same files, at the
+  same concurrency: `create` once per sentence, streamed sentence by
+  sentence, as Wyoming peers use it (TTFA = the first sentence), and one
+  `create` for the whole text
+- `--busy N`: N busy processes (one per core = a loaded Home Assistant
+  host) started before the server and the baseline
 
-Prints a table and writes JSON. Usage:
-  python benchmarks/bench.py --model M.onnx --voices V.bin [--runs 5] [--out results.json]
+p95 is reported only over >= 20 samples. Prints a table and writes JSON. Usage:
+  python benchmarks/bench.py --model M.onnx --voices V.bin [--voice af_heart] [--runs 5] [--busy 2]
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import multiprocessing
 import os
 import re
 import socket
@@ -49,8 +56,14 @@ TEXTS = {
                  "If you are planning to hang the washing out, the morning is your best window, and "
                  "you might want to close the skylight before you go to bed tonight.",
 }
-LOG_LINE = re.compile(r"ttfa=(?P<ttfa>[\d.]+)s first_call=(?P<first>[\d.]+)s model=(?P<model>[\d.]+)s "
-                      r"wall=(?P<wall>[\d.]+)s")
+LOG_LINE = re.compile(r"segments=(?P<segments>\d+) .*ttfa=(?P<ttfa>[\d.]+)s first_call=(?P<first>[\d.]+)s "
+                      r"model=(?P<model>[\d.]+)s wall=(?P<wall>[\d.]+)s")
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+def busy_loop() -> None:
+    while True:
+        pass
 
 
 def free_port() -> int:
@@ -69,8 +82,9 @@ def proc_memory(pid: int) -> dict[str, float]:
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile; a p95 needs >= 20 samples to mean anything (nan otherwise)."""
     ordered = sorted(values)
-    if not ordered:
+    if not ordered or (q >= 95 and len(ordered) < 20):
         return float("nan")
     index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
     return ordered[index]
@@ -161,7 +175,7 @@ async def describe_latency(port: int, stop: asyncio.Event) -> list[float]:
     return latencies
 
 
-async def run_case(server: Server, text: str, streams: int, runs: int, poll: bool) -> dict:
+async def run_case(server: Server, text: str, streams: int, runs: int, poll: bool, voice: str | None) -> dict:
     results, polls = [], []
     mem_peak = 0.0
     for _ in range(runs):
@@ -169,7 +183,7 @@ async def run_case(server: Server, text: str, streams: int, runs: int, poll: boo
         stop = asyncio.Event()
         poller = asyncio.create_task(describe_latency(server.port, stop)) if poll else None
         await asyncio.sleep(0.05)
-        batch = await asyncio.gather(*(stream_once(server.port, text) for _ in range(streams)))
+        batch = await asyncio.gather(*(stream_once(server.port, text, voice) for _ in range(streams)))
         stop.set()
         if poller:
             polls += await poller
@@ -177,6 +191,8 @@ async def run_case(server: Server, text: str, streams: int, runs: int, poll: boo
             item["stream"] = index
         await asyncio.sleep(0.2)
         logs = server.request_logs(since)
+        for item, log in zip(batch, logs):
+            item["calls"] = int(log["segments"])
         if streams == 1 and logs:
             batch[0].update(first_call=logs[0]["first"], model=logs[0]["model"], server_wall=logs[0]["wall"])
         results += batch
@@ -189,6 +205,7 @@ async def run_case(server: Server, text: str, streams: int, runs: int, poll: boo
         "audio_s": statistics.mean(r["audio"] for r in results),
         "rtf": statistics.mean(r["rtf"] for r in results),
         "underruns": sum(r["underruns"] for r in results),
+        "calls_p50": percentile([r["calls"] for r in results if "calls" in r], 50),
         "underrun_s": sum(r["underrun_s"] for r in results),
         "rss_peak_mb": mem_peak, "rss_after_mb": proc_memory(server.proc.pid)["VmRSS"],
         "results": results,
@@ -207,27 +224,46 @@ async def run_case(server: Server, text: str, streams: int, runs: int, poll: boo
     return summary
 
 
-async def baseline(model: str, voices: str, runs: int) -> dict:
-    """kokoro_onnx's create_stream: what most Kokoro Wyoming servers wrap."""
+async def baseline(model: str, voices: str, voice: str, runs: int, concurrency: list[int]) -> dict:
+    """kokoro-onnx on the same files: per sentence (what Wyoming peers do:
+    `create` each sentence, send it, go on) and one call for the whole text,
+    each at the server's concurrency (streams in threads: ONNX Runtime
+    releases the GIL)."""
     try:
         from kokoro_onnx import Kokoro
     except ImportError:
         return {}
     kokoro = Kokoro(model, voices)
-    out = {}
-    async for _ in kokoro.create_stream("Warm up.", "af_heart"):
-        pass
-    for name, text in TEXTS.items():
-        ttfas, totals = [], []
-        for _ in range(runs):
-            started = time.monotonic()
-            first = None
-            async for _samples, _rate in kokoro.create_stream(text, "af_heart"):
-                first = first or time.monotonic()
-            ttfas.append(first - started)
-            totals.append(time.monotonic() - started)
-        out[name] = {"ttfa_p50": percentile(ttfas, 50), "ttfa_p95": percentile(ttfas, 95),
-                     "total_p50": percentile(totals, 50)}
+    kokoro.create("Warm up.", voice=voice)
+
+    def per_sentence(text: str) -> dict:
+        started = time.monotonic()
+        first, audio = None, 0
+        for sentence in SENTENCE_END.split(text):
+            samples, rate = kokoro.create(sentence, voice=voice)
+            first = first or time.monotonic()
+            audio += samples.size
+        return {"ttfa": first - started, "total": time.monotonic() - started, "audio": audio / rate,
+                "calls": len(SENTENCE_END.split(text))}
+
+    def one_call(text: str) -> dict:
+        started = time.monotonic()
+        samples, rate = kokoro.create(text, voice=voice)
+        return {"ttfa": time.monotonic() - started, "total": time.monotonic() - started, "audio": samples.size / rate}
+
+    out: dict = {}
+    for streams in concurrency:
+        for name, text in TEXTS.items():
+            for label, fn in (("per_sentence", per_sentence), ("one_call", one_call)):
+                results = []
+                for _ in range(runs):
+                    results += await asyncio.gather(*(asyncio.to_thread(fn, text) for _ in range(streams)))
+                ttfas = [r["ttfa"] for r in results]
+                out.setdefault(f"{name} x{streams}", {})[label] = {
+                    "ttfa_p50": percentile(ttfas, 50), "ttfa_p95": percentile(ttfas, 95),
+                    "total_p50": percentile([r["total"] for r in results], 50),
+                    "audio_s": statistics.mean(r["audio"] for r in results),
+                    "rtf": statistics.mean(r["total"] / r["audio"] for r in results)}
     return out
 
 
@@ -242,18 +278,27 @@ async def cached_repeat(model: str, voices: str, base_config: dict) -> float:
 
 def table(report: dict) -> str:
     """The results as a Markdown table (the README's results section)."""
-    rows = ["| text | streams | TTFA p50 s | TTFA p95 s | total p50 s | audio s | RTF | underruns (chunks) | "
-            "server RSS peak MB | describe max ms | kokoro-onnx TTFA p50 s | TTFA ratio |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = ["| text | streams | TTFA p50 s | TTFA p95 s | total p50 s | audio s | audio vs one call | "
+            "model calls | RTF | underruns (chunks) | server RSS peak MB | describe max ms | "
+            "kokoro-onnx per sentence: TTFA p50 s / p95 s / total p50 s / RTF |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for case in report["cases"]:
-        base = report["baseline"].get(case["text"], {})
+        base = report["baseline"].get(f"{case['text']} x{case['streams']}", {})
+        sentence, one = base.get("per_sentence"), base.get("one_call")
         describe = case.get("describe_max_ms")
         rows.append(
-            f"| {case['text']} | {case['streams']} | {case['ttfa_p50']:.3f} | {case['ttfa_p95']:.3f} | "
-            f"{case['total_p50']:.2f} | {case['audio_s']:.1f} | {case['rtf']:.2f} | {case['underruns']} | "
-            f"{case['rss_peak_mb']:.0f} | {f'{describe:.1f}' if describe else '–'} | "
-            + (f"{base['ttfa_p50']:.3f} | {base['ttfa_p50'] / case['ttfa_p50']:.1f}× |" if base else "– | – |"))
+            f"| {case['text']} | {case['streams']} | {case['ttfa_p50']:.3f} | {_num(case['ttfa_p95'], 3)} | "
+            f"{case['total_p50']:.2f} | {case['audio_s']:.1f} | "
+            f"{_num(case['audio_s'] / one['audio_s'], 3) if one else '–'} | {_num(case['calls_p50'], 0)} | "
+            f"{case['rtf']:.2f} | {case['underruns']} | {case['rss_peak_mb']:.0f} | "
+            f"{f'{describe:.1f}' if describe else '–'} | "
+            + (f"{sentence['ttfa_p50']:.3f} / {_num(sentence['ttfa_p95'], 3)} / {sentence['total_p50']:.2f} / "
+               f"{sentence['rtf']:.2f} |" if sentence else "– |"))
     return "\n".join(rows)
+
+
+def _num(value: float, digits: int) -> str:
+    return "–" if value != value else f"{value:.{digits}f}"
 
 
 async def main() -> None:
@@ -262,14 +307,20 @@ async def main() -> None:
     parser.add_argument("--voices", required=True)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--streams", default="1,2,4")
+    parser.add_argument("--voice", default=None, help="voice for every request (default: the server's)")
+    parser.add_argument("--busy", type=int, default=0, help="busy processes started first (one per core: loaded)")
     parser.add_argument("--config", default="{}", help="JSON/YAML mapping merged into the server config")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--out", default="benchmarks/results.json")
     args = parser.parse_args()
 
-    config = {"cache": {"enabled": False}, **json.loads(args.config)}
+    config = {"cache": {"enabled": False}, **({"voice": args.voice} if args.voice else {}),
+              **json.loads(args.config)}
+    hogs = [multiprocessing.Process(target=busy_loop, daemon=True) for _ in range(args.busy)]
+    for hog in hogs:
+        hog.start()
     server = Server(args.model, args.voices, config)
-    report: dict = {"model": Path(args.model).name, "config": config, "cpu_count": os.cpu_count(),
+    report: dict = {"model": Path(args.model).name, "config": config, "cpu_count": os.cpu_count(), "busy": args.busy,
                     "server_start_s": server.start_seconds,
                     "rss_after_start_mb": proc_memory(server.proc.pid)["VmRSS"], "cases": []}
     try:
@@ -279,7 +330,7 @@ async def main() -> None:
             [(await stream_once(server.port, TEXTS["two-sentence"]))["ttfa"] for _ in range(3)])
         for streams in (int(s) for s in args.streams.split(",")):
             for name, text in TEXTS.items():
-                case = await run_case(server, text, streams, args.runs, poll=streams == 1)
+                case = await run_case(server, text, streams, args.runs, poll=streams == 1, voice=args.voice)
                 case["text"] = name
                 report["cases"].append(case)
                 print(f"{name:>12} x{streams}: TTFA p50 {case['ttfa_p50']:.3f}s p95 {case['ttfa_p95']:.3f}s "
@@ -288,7 +339,11 @@ async def main() -> None:
     finally:
         server.stop()
     report["cached_repeat_ttfa"] = await cached_repeat(args.model, args.voices, config)
-    report["baseline"] = {} if args.no_baseline else await baseline(args.model, args.voices, args.runs)
+    concurrency = [int(s) for s in args.streams.split(",")]
+    report["baseline"] = {} if args.no_baseline else await baseline(
+        args.model, args.voices, args.voice or "af_heart", args.runs, concurrency)
+    for hog in hogs:
+        hog.terminate()
     print()
     print(table(report))
     print(f"\nserver start {report['server_start_s']:.1f} s, RSS after start "

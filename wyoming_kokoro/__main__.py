@@ -135,6 +135,7 @@ def session_options(config: dict[str, Any]) -> SessionOptions:
         arena_shrink=arena["shrink"],
         provider_timeout=config["provider_timeout"],
         optimized_dir=cache_dir(config) if config["optimize"] else None,
+        extra={"session.intra_op.allow_spinning": "1" if threads["spinning"] else "0"},
     )
 
 

@@ -244,36 +244,29 @@ class KokoroModel:
         (audio,) = self.session.run([self.audio_output], feeds, self._run_options)
         return np.asarray(audio, dtype=np.float32).reshape(-1)
 
-    def warm_up(self, lengths: Sequence[int], style: np.ndarray) -> list[tuple[int, float]]:
-        """Run twice per token length so request 1 costs what request 100 does.
+    def warm_up(self, lengths: Sequence[int], style: np.ndarray,
+                budget: float = float("inf")) -> list[tuple[int, float]]:
+        """Run each token length twice so request 1 costs what request 100 does.
 
         The first call at a new shape pays for kernel selection and arena
         growth. The second, warm call is timed: (tokens, seconds) pairs that
-        tell how fast this machine runs the model (see cost_model()).
+        tell how fast this machine runs the model right now (the first
+        observations of costmodel.CostModel, which then learns from every
+        call). Lengths are run in the order given and warm-up stops once
+        `budget` seconds are spent: on a loaded host it must not keep the
+        server from answering for a minute.
         """
         timings = []
-        longest = max(lengths, default=0)
+        deadline = time.monotonic() + budget
         for n in lengths:
+            if time.monotonic() >= deadline:
+                break
             ids = [50] * max(1, min(n, MAX_TOKENS))
             self.run(ids, style, 1.0)
-            best = float("inf")
-            for _ in range(1 if n == longest else 2):  # short calls are cheap: best of two, less noise
-                started = time.monotonic()
-                self.run(ids, style, 1.0)
-                best = min(best, time.monotonic() - started)
-            timings.append((len(ids), best))
+            started = time.monotonic()
+            self.run(ids, style, 1.0)
+            timings.append((len(ids), time.monotonic() - started))
         return timings
-
-
-def cost_model(timings: Sequence[tuple[int, float]]) -> tuple[float, float]:
-    """Least-squares fit of seconds = fixed + per_token * tokens."""
-    if len(timings) < 2:
-        n, seconds = timings[0]
-        return 0.0, seconds / n
-    xs = np.array([t[0] for t in timings], dtype=float)
-    ys = np.array([t[1] for t in timings], dtype=float)
-    per_token, fixed = np.polyfit(xs, ys, 1)
-    return max(float(fixed), 0.0), max(float(per_token), 1e-6)
 
 
 def _check_graph(session: ort.InferenceSession, path: Path) -> None:
