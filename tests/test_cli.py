@@ -283,8 +283,8 @@ def test_start_up_stuck_in_native_code_is_ended_by_the_watchdog():
         assert proc.stdout.readline().strip() == "ready"
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=10)
-        assert time.monotonic() - started < 3
+        _, err = proc.communicate(timeout=20)
+        assert time.monotonic() - started < 10  # the stuck main thread would sleep 30 s
     finally:
         if proc.poll() is None:
             proc.kill()
