@@ -222,7 +222,7 @@ def test_signal_during_synthesis_exits_0_promptly(model_dir, signal_name):
         while (event := read_event(stream)) is not None:
             after.append(event)
         _, err = proc.communicate(timeout=15)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 8  # Docker kills at 10
     finally:
         sock.close()
         if proc.poll() is None:
@@ -251,7 +251,7 @@ def test_sigterm_during_start_up_stops_at_once(tmp_path):
         started = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         _, err = proc.communicate(timeout=15)
-        assert time.monotonic() - started < 5
+        assert time.monotonic() - started < 8  # Docker kills at 10
         connection.close()
     finally:
         silent.close()

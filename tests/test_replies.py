@@ -157,7 +157,7 @@ async def test_shutdown_ends_open_audio_with_an_error_and_audio_stop(make_server
     started = time.monotonic()
     await server.server.stop()
     events = await events_until_close(reader, timeout=5)
-    assert time.monotonic() - started < 3
+    assert time.monotonic() - started < 5
     writer.close()
     types = ["audio-start", *[e.type for e in events]]
     assert_balanced(types)
@@ -197,7 +197,7 @@ async def test_stream_start_then_silence_is_closed_after_idle_timeout(make_serve
     events = await events_until_close(reader, timeout=10)
     elapsed = time.monotonic() - started
     writer.close()
-    assert 0.9 < elapsed < 4, elapsed
+    assert 0.9 < elapsed < 6, elapsed
     types = [e.type for e in events]
     assert_balanced(types)
     assert "timeout" in [e.data["code"] for e in events if e.type == "error"]
@@ -221,7 +221,7 @@ async def test_a_trickled_header_is_no_progress(make_server):
             closed = time.monotonic() - started
             break
     writer.close()
-    assert closed is not None and closed < 4, closed
+    assert closed is not None and closed < 6, closed
 
 
 async def _closed(reader: asyncio.StreamReader) -> bool:
