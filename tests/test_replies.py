@@ -315,3 +315,27 @@ async def test_stalled_connections_give_their_slots_to_new_clients(make_server, 
     assert closed.count(True) == 1, closed  # the stalest one, not both
     for _, writer in stalled:
         writer.close()
+
+
+async def test_floods_of_bad_events_and_refusals_do_not_flood_the_log(make_server, caplog, monkeypatch):
+    import wyoming_kokoro.handler as handler
+
+    monkeypatch.setattr(handler, "_REFUSALS", handler._RefusalLog())
+    server, _ = await make_server(limits={"max_connections": 1})
+    caplog.set_level(logging.INFO, logger="wyoming_kokoro")
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    writer.write(b"{not json\n" * 200 + b'{"type": "describe"}\n')
+    events = []
+    while not events or events[-1].type != "info":
+        events.append(await asyncio.wait_for(async_read_event(reader), 10))
+    assert [e.type for e in events].count("error") == 200  # every one is still answered
+    for _ in range(20):  # the one slot is taken: refused
+        r, w = await asyncio.open_connection(server.host, server.port)
+        assert (await asyncio.wait_for(async_read_event(r), 10)).data["code"] == "busy"
+        w.close()
+    writer.close()
+    await asyncio.sleep(0.3)
+    messages = [r.getMessage() for r in caplog.records if r.levelno >= logging.INFO]
+    assert sum("Bad event" in m for m in messages) == handler.LOGGED_REJECTIONS
+    assert any("195 more bad or rejected events" in m for m in messages), messages[-3:]
+    assert sum(m.startswith("Refused") for m in messages) == 1

@@ -54,6 +54,31 @@ SILENCE_SECONDS = 0.1
 """Audio sent for text with nothing to say: Home Assistant turns a stream
 without chunks into a 44-byte WAV, an mp3 error or an ffmpeg failure."""
 
+LOGGED_REJECTIONS = 5
+"""Bad or rejected events logged per connection; the rest are counted."""
+
+
+class _RefusalLog:
+    """Refused connections, logged at most once per `every` seconds: a
+    connection storm against a full server must not flood the log."""
+
+    def __init__(self, every: float = 10.0) -> None:
+        self.every = every
+        self._last = -every
+        self._quiet = 0
+
+    def log(self, peer: str, reason: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self.every:
+            self._quiet += 1
+            return
+        more = f" ({self._quiet} more refused since the last message)" if self._quiet else ""
+        _LOGGER.warning("Refused %s: %s%s", peer, reason, more)
+        self._last, self._quiet = now, 0
+
+
+_REFUSALS = _RefusalLog()
+
 EVICT_AFTER = 10.0
 """Seconds without progress after which a connection gives up its slot to
 a new client when all max_connections are taken."""
@@ -123,6 +148,8 @@ class KokoroEventHandler(AsyncEventHandler):
         self._progress = time.monotonic()
         """When an event was last read completely or written completely."""
         self._dropped = False
+        self._rejections = 0
+        """Bad or rejected events so far: only the first few are logged."""
 
     # -- writing ----------------------------------------------------------------
     async def write_event(self, event: Event) -> None:
@@ -163,7 +190,7 @@ class KokoroEventHandler(AsyncEventHandler):
         """
         refusal = self._admission()
         if refusal is not None:
-            _LOGGER.warning("Refused %s: %s", self._peer(), refusal.text)
+            _REFUSALS.log(self._peer(), refusal.text)
             with contextlib.suppress(ConnectionError, OSError):
                 await _within(self.write_event(Error(text=refusal.text, code=refusal.code).event()), CLOSE_GRACE)
             await self._close()
@@ -176,6 +203,9 @@ class KokoroEventHandler(AsyncEventHandler):
             self.service.connections -= 1
             self.service.handlers.discard(self)
             self.service.metrics.wyoming_closed(self)
+            if self._rejections > LOGGED_REJECTIONS:
+                _LOGGER.info("%d more bad or rejected events from %s were not logged",
+                             self._rejections - LOGGED_REJECTIONS, self._peer())
             await self.disconnect()
             await self._close()
 
@@ -211,7 +241,7 @@ class KokoroEventHandler(AsyncEventHandler):
                 try:
                     event = task.result()
                 except ProtocolError as error:
-                    _LOGGER.info("Bad event from %s: %s", self._peer(), error.text)
+                    self._log_rejected("Bad event from %s: %s", self._peer(), error.text)
                     self._enqueue(_Job(error=RequestError(error.code, error.text)))
                     if error.fatal:  # the stream cannot be resynchronised: end every reply, close
                         await self._end_jobs(RequestError(error.code, error.text))
@@ -233,6 +263,12 @@ class KokoroEventHandler(AsyncEventHandler):
 
     def _stalled_too_long(self) -> bool:
         return self.idle_timeout is not None and time.monotonic() - self._progress > self.idle_timeout
+
+    def _log_rejected(self, message: str, *args: Any) -> None:
+        """A client sending a million bad lines must not write a million log lines."""
+        self._rejections += 1
+        level = logging.INFO if self._rejections <= LOGGED_REJECTIONS else logging.DEBUG
+        _LOGGER.log(level, message, *args)
 
     def _peer(self) -> str:
         peer = self.writer.get_extra_info("peername")
@@ -280,7 +316,7 @@ class KokoroEventHandler(AsyncEventHandler):
         try:
             await self._dispatch(event)
         except RequestError as error:
-            _LOGGER.info("Rejected %s: %s", event.type, error.text)
+            self._log_rejected("Rejected %s: %s", event.type, error.text)
             self._enqueue(_Job(error=error))
         except (ConnectionError, asyncio.CancelledError):
             raise
@@ -343,7 +379,7 @@ class KokoroEventHandler(AsyncEventHandler):
         try:
             self._check_length(self._stream_chars + len(text))
         except RequestError as error:
-            _LOGGER.info("Rejected synthesize-chunk: %s", error.text)
+            self._log_rejected("Rejected synthesize-chunk: %s", error.text)
             if self._stream_job is not None:
                 self._stream_job.abort(error)  # it writes the error and closes the audio
             self._stream, self._stream_job = None, None
