@@ -339,3 +339,22 @@ async def test_floods_of_bad_events_and_refusals_do_not_flood_the_log(make_serve
     assert sum("Bad event" in m for m in messages) == handler.LOGGED_REJECTIONS
     assert any("195 more bad or rejected events" in m for m in messages), messages[-3:]
     assert sum(m.startswith("Refused") for m in messages) == 1
+
+
+async def test_an_abort_does_not_wait_for_a_synthesis_slot(make_server):
+    """A stream still waiting for a slot (all taken) that goes over the limit
+    is answered at once, not when the other synthesis ends."""
+    server, _ = await make_server(slow=0.02, max_text_chars=60, limits={"max_syntheses": 1})
+    async with server.client() as speaker, server.client() as waiter:
+        await speaker.write_event(Event("synthesize", {"text": "Ten words to keep the only slot busy. " * 1}))
+        await read_until(speaker, "audio-start")
+        await waiter.write_event(Event("synthesize-start", {}))
+        await waiter.write_event(Event("synthesize-chunk", {"text": "Waiting for a slot. "}))
+        await asyncio.sleep(0.2)
+        started = time.monotonic()
+        await waiter.write_event(Event("synthesize-chunk", {"text": "And now far too much text for the limit of sixty."}))
+        reply = await read_until(waiter, "error", timeout=10)
+        waited = time.monotonic() - started
+        rest = await read_until(speaker, "audio-stop", timeout=30)
+    assert reply.types == ["error"] and reply.events[0].data["code"] == "text-too-long"
+    assert waited < 0.5 and "audio-stop" in rest.types, waited

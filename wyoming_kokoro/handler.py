@@ -428,7 +428,8 @@ class KokoroEventHandler(AsyncEventHandler):
         outcome = "done"
         try:
             if job.utterance is not None:
-                async with self.service.admission.slot(API_WYOMING):
+                async with contextlib.AsyncExitStack() as slot:
+                    await self._admit(job, slot)
                     outcome = await self._speak(job, text)
             elif job.reason is not None:
                 await self.write_event(Error(text=job.reason.text, code=job.reason.code).event())
@@ -442,6 +443,23 @@ class KokoroEventHandler(AsyncEventHandler):
         finally:
             if job.utterance is not None:
                 self._log_request(job, outcome)
+
+    async def _admit(self, job: _Job, slot: contextlib.AsyncExitStack) -> None:
+        """Wait for a synthesis slot (shared with HTTP), as the job's pump so
+        that an abort (text over the limit, shutdown) ends the wait at once;
+        an aborted job then only writes its error, without a slot."""
+        if job.reason is not None:
+            return
+        job.pump = waiting = asyncio.create_task(slot.enter_async_context(self.service.admission.slot(API_WYOMING)))
+        try:
+            await asyncio.wait({waiting})
+        except asyncio.CancelledError:  # the client went away
+            waiting.cancel()
+            raise
+        finally:
+            job.pump = None
+        if not waiting.cancelled() and waiting.exception() is not None:
+            raise waiting.exception()
 
     async def _speak(self, job: _Job, text: str | None) -> str:
         """Audio of one utterance, always closed by audio-stop; the outcome for the log."""
