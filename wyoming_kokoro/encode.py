@@ -9,9 +9,10 @@ the bytes can be sent as soon as they exist (chunked transfer).
 The compressed formats use PyAV, whose wheels bundle FFmpeg with LAME, Opus,
 FFmpeg's AAC encoder and FLAC: one well-kept dependency for all four, with
 no system libraries to install on a Pi or in the add-on image. soundfile
-(libsndfile) was measured as well and rejected: it has no AAC, and its FLAC
-and Ogg writers seek back to patch headers at close, which a stream cannot
-do (README, "HTTP audio formats").
+(libsndfile) was measured as well and rejected: it has no AAC, its Opus costs
+3x as much CPU, and its mp3, FLAC and WAV writers rewrite bytes they have
+already produced when the file is closed, which a stream cannot take back
+(benchmarks/encode_formats.py; README, "HTTP side door").
 
 Containers were chosen for streaming: mp3 as a plain MPEG audio stream,
 opus in Ogg with 100 ms pages (FFmpeg's default of 1 s would hold the first
