@@ -259,9 +259,10 @@ async def test_speeds_beyond_the_models_range_are_stretched(openai_client):
     assert len(slow) / len(base) == pytest.approx(2.0, rel=0.03)
 
 
-async def test_openai_voice_names_are_mapped(model_dir):
+async def test_openai_voice_names_are_mapped(model_dir, caplog):
     service = build_service(make_config(model_dir))
-    runner, base = await serve_api(service, HttpSettings(openai_voices={"onyx": "bf_emma"}))
+    runner, base = await serve_api(service, HttpSettings(openai_voices={"Onyx": "bf_emma", "echo": "xx_gone"}))
+    assert "'echo' maps to 'xx_gone', which is not installed" in caplog.text  # said at start
     client = openai.AsyncOpenAI(base_url=f"{base}/v1", api_key="-", max_retries=0, timeout=20)
     try:
         mapped, _ = await speak(client, voice="onyx", input="Good morning.", response_format="pcm")

@@ -87,8 +87,10 @@ class VoiceResolver:
 
     def __init__(self, service: Service, openai_voices: Mapping[str, str] | None = None) -> None:
         self.service = service
-        self.openai_voices = {**OPENAI_VOICES, **(openai_voices or {})}
+        self.openai_voices = {**OPENAI_VOICES, **{k.lower(): v for k, v in (openai_voices or {}).items()}}
         self._warned: set[str] = set()
+        for name in openai_voices or {}:  # the user's own entries: say at start if one cannot work
+            self._openai(name.lower())
 
     def resolve(self, name: Any) -> Voice:
         service = self.service
