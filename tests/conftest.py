@@ -117,3 +117,36 @@ async def read_until(client, last: str, timeout: float = 20.0) -> Reply:
         reply.events.append(event)
         if event.type in (last, "error"):
             return reply
+
+
+# -- HTTP side door (test_http*.py) -------------------------------------------
+@pytest.fixture
+async def fresh_service(model_dir):
+    """A service of its own, so metric counts are exact and the scheduler may be closed."""
+    service = build_service(make_config(model_dir))
+    yield service
+    service.engine.scheduler.close()
+
+
+@pytest.fixture
+async def http(service):
+    """aiohttp's test client on the HTTP app (no listener limits)."""
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from wyoming_kokoro.http_api import HttpApi
+
+    async with TestClient(TestServer(HttpApi(service).app)) as client:
+        yield client
+
+
+@pytest.fixture
+async def openai_client(service):
+    """The official OpenAI client, pointed at the real listener (start_http)."""
+    import openai
+    from http_helpers import serve_api
+
+    runner, base = await serve_api(service)
+    client = openai.AsyncOpenAI(base_url=f"{base}/v1", api_key="not-needed", max_retries=0, timeout=20)
+    yield client
+    await client.close()
+    await runner.cleanup()
