@@ -33,26 +33,18 @@ import logging
 import time
 from typing import Any
 
-from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event
 from wyoming.info import Describe
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeStopped
 
-from . import CHANNELS, SAMPLE_WIDTH
-from .chunk import Chunker
 from .engine import Utterance
-from .metrics import API_WYOMING
 from .protocol import ProtocolError, read_event
-from .resample import OutputChunker
-from .service import RequestError, Service, request_line, timings
+from .replies import Job
+from .service import RequestError, Service, request_line
 
 _LOGGER = logging.getLogger(__name__)
-
-SILENCE_SECONDS = 0.1
-"""Audio sent for text with nothing to say: Home Assistant turns a stream
-without chunks into a 44-byte WAV, an mp3 error or an ffmpeg failure."""
 
 LOGGED_REJECTIONS = 5
 """Bad or rejected events logged per connection; the rest are counted."""
@@ -102,33 +94,6 @@ def _text_of(data: dict[str, Any]) -> str:
     return text
 
 
-class _Job:
-    """One reply of a connection, written in request order.
-
-    A job speaks an utterance (audio-start, chunks, audio-stop) and/or
-    writes events after it (an error, synthesize-stopped). `abort` ends
-    its audio early with a reason; the job itself writes the error and the
-    audio-stop, so nothing of a later job can come between them.
-    """
-
-    def __init__(self, utterance: Utterance | None = None, *, error: RequestError | None = None,
-                 after: Event | None = None) -> None:
-        self.utterance = utterance
-        self.reason = error
-        """Why the audio ended early (or, without an utterance, the error to send)."""
-        self.after: list[Event] = [after] if after is not None else []
-        self.task: asyncio.Task | None = None
-        self.pump: asyncio.Task | None = None
-        self.started = time.monotonic()
-
-    def abort(self, reason: RequestError) -> None:
-        """End this job's audio now; the first reason given is the one sent."""
-        if self.reason is None:
-            self.reason = reason
-        if self.pump is not None:
-            self.pump.cancel()
-
-
 class KokoroEventHandler(AsyncEventHandler):
     """One client connection."""
 
@@ -136,10 +101,10 @@ class KokoroEventHandler(AsyncEventHandler):
         super().__init__(*args, **kwargs)
         self.service = service
         self._stream: Utterance | None = None
-        self._stream_job: _Job | None = None
+        self._stream_job: Job | None = None
         self._stream_chars = 0
         self._rejected_stream = False
-        self._jobs: list[_Job] = []
+        self._jobs: list[Job] = []
         """Unfinished jobs, oldest first; each starts when the one before ends."""
         settings = service.settings
         self.idle_timeout: float | None = settings.idle_timeout
@@ -242,7 +207,7 @@ class KokoroEventHandler(AsyncEventHandler):
                     event = task.result()
                 except ProtocolError as error:
                     self._log_rejected("Bad event from %s: %s", self._peer(), error.text)
-                    self._enqueue(_Job(error=RequestError(error.code, error.text)))
+                    self._enqueue(Job(error=RequestError(error.code, error.text)))
                     if error.fatal:  # the stream cannot be resynchronised: end every reply, close
                         await self._end_jobs(RequestError(error.code, error.text))
                         return
@@ -317,12 +282,12 @@ class KokoroEventHandler(AsyncEventHandler):
             await self._dispatch(event)
         except RequestError as error:
             self._log_rejected("Rejected %s: %s", event.type, error.text)
-            self._enqueue(_Job(error=error))
+            self._enqueue(Job(error=error))
         except (ConnectionError, asyncio.CancelledError):
             raise
         except Exception as error:  # noqa: BLE001 - one bad request must not kill the server
             _LOGGER.exception("Failed to handle %s", event.type)
-            self._enqueue(_Job(error=RequestError("internal", f"internal error: {error}")))
+            self._enqueue(Job(error=RequestError("internal", f"internal error: {error}")))
         return True
 
     async def _dispatch(self, event: Event) -> None:
@@ -347,7 +312,7 @@ class KokoroEventHandler(AsyncEventHandler):
         self._check_length(len(text))
         voice = self.service.resolve_voice(data.get("voice"))
         utterance = self.service.engine.utterance(voice, self.service.settings.speed)
-        self._enqueue(_Job(utterance), text=text)
+        self._enqueue(Job(utterance), text=text)
 
     # -- streaming ------------------------------------------------------------
     async def _start_stream(self, data: dict[str, Any]) -> None:
@@ -368,7 +333,7 @@ class KokoroEventHandler(AsyncEventHandler):
             raise
         self._stream = self.service.engine.utterance(voice, self.service.settings.speed)
         self._stream_chars = 0
-        self._stream_job = self._enqueue(_Job(self._stream), text=None)
+        self._stream_job = self._enqueue(Job(self._stream), text=None)
 
     async def _stream_chunk(self, data: dict[str, Any]) -> None:
         if self._stream is None:
@@ -394,7 +359,7 @@ class KokoroEventHandler(AsyncEventHandler):
                 self._rejected_stream = False
             else:
                 _LOGGER.debug("synthesize-stop without a stream")
-            self._enqueue(_Job(after=SynthesizeStopped().event()))
+            self._enqueue(Job(after=SynthesizeStopped().event()))
             return
         job = self._stream_job
         await self._finish_stream()
@@ -409,7 +374,7 @@ class KokoroEventHandler(AsyncEventHandler):
             await stream.finish()
 
     # -- jobs -----------------------------------------------------------------
-    def _enqueue(self, job: _Job, *, text: str | None = None) -> _Job:
+    def _enqueue(self, job: Job, *, text: str | None = None) -> Job:
         """Run a job as a task, after the connection's previous one.
 
         Never awaited inline: the connection keeps reading events, so a
@@ -422,15 +387,15 @@ class KokoroEventHandler(AsyncEventHandler):
         job.task.add_done_callback(lambda _: self._jobs.remove(job) if job in self._jobs else None)
         return job
 
-    async def _run_job(self, job: _Job, previous: _Job | None, text: str | None) -> None:
+    async def _run_job(self, job: Job, previous: Job | None, text: str | None) -> None:
         if previous is not None and previous.task is not None and not previous.task.done():
             await asyncio.gather(previous.task, return_exceptions=True)
         outcome = "done"
         try:
             if job.utterance is not None:
                 async with contextlib.AsyncExitStack() as slot:
-                    await self._admit(job, slot)
-                    outcome = await self._speak(job, text)
+                    await job.admit(slot, self.service.admission)
+                    outcome = await job.speak(text, self.write_event, self.service)
             elif job.reason is not None:
                 await self.write_event(Error(text=job.reason.text, code=job.reason.code).event())
             for event in job.after:
@@ -444,86 +409,7 @@ class KokoroEventHandler(AsyncEventHandler):
             if job.utterance is not None:
                 self._log_request(job, outcome)
 
-    async def _admit(self, job: _Job, slot: contextlib.AsyncExitStack) -> None:
-        """Wait for a synthesis slot (shared with HTTP), as the job's pump so
-        that an abort (text over the limit, shutdown) ends the wait at once;
-        an aborted job then only writes its error, without a slot."""
-        if job.reason is not None:
-            return
-        job.pump = waiting = asyncio.create_task(slot.enter_async_context(self.service.admission.slot(API_WYOMING)))
-        try:
-            await asyncio.wait({waiting})
-        except asyncio.CancelledError:  # the client went away
-            waiting.cancel()
-            raise
-        finally:
-            job.pump = None
-        if not waiting.cancelled() and waiting.exception() is not None:
-            raise waiting.exception()
-
-    async def _speak(self, job: _Job, text: str | None) -> str:
-        """Audio of one utterance, always closed by audio-stop; the outcome for the log."""
-        utterance = job.utterance
-        assert utterance is not None
-        chunker = OutputChunker(self.service.settings.samples_per_chunk, self.service.settings.output_rate)
-        fmt = {"rate": chunker.rate, "width": SAMPLE_WIDTH, "channels": CHANNELS}
-        if job.reason is not None:  # aborted before its turn came: no audio was opened
-            await self.write_event(Error(text=job.reason.text, code=job.reason.code).event())
-            return f"aborted: {job.reason.code}"
-        job.started = time.monotonic()
-        await self.write_event(AudioStart(**fmt).event())
-        job.pump = asyncio.create_task(self._pump(utterance, text, chunker, fmt))
-        if job.reason is not None:  # aborted while audio-start was being written
-            job.pump.cancel()
-        try:
-            await asyncio.wait({job.pump})
-        except asyncio.CancelledError:  # the client went away: nobody to tell
-            job.pump.cancel()
-            raise
-        error: RequestError | None = None
-        outcome = "done"
-        if job.pump.cancelled():
-            error = job.reason or RequestError("cancelled", "synthesis cancelled")
-            outcome = f"aborted: {error.code}"
-        elif isinstance(job.pump.exception(), ConnectionError):
-            raise job.pump.exception()
-        elif isinstance(job.pump.exception(), RequestError):
-            error = job.pump.exception()
-            outcome = f"failed: {error.code}"
-        elif job.pump.exception() is not None:
-            exc = job.pump.exception()
-            _LOGGER.error("Synthesis failed", exc_info=exc)
-            error = RequestError("synthesis-failed", f"synthesis failed: {exc}")
-            outcome = "failed: synthesis-failed"
-        if error is not None:
-            await self.write_event(Error(text=error.text, code=error.code).event())
-        await self.write_event(AudioStop(timestamp=chunker.timestamp_ms()).event())
-        if error is None:
-            self.service.metrics.observe(API_WYOMING, *timings(utterance, job.started), utterance.audio_seconds)
-        return outcome
-
-    async def _pump(self, utterance: Utterance, text: str | None, chunker: OutputChunker,
-                    fmt: dict[str, int]) -> None:
-        if text is not None:
-            await utterance.add_text(text, streamed=False)
-            await utterance.finish()
-        # aclosing: if writing fails (client gone), the generator's cleanup
-        # must run now, cancelling queued model calls, not at GC time.
-        async with contextlib.aclosing(utterance.audio()) as pieces:
-            async for piece in pieces:
-                for chunk in chunker.feed_audio(piece):
-                    await self._write_chunk(chunker, chunk, fmt)
-        tail = chunker.flush()
-        if not tail and chunker.samples_sent == 0:  # nothing to say: a short silence
-            tail = chunker.feed(bytes(int(SILENCE_SECONDS * chunker.rate) * SAMPLE_WIDTH)) + chunker.flush()
-        for chunk in tail:
-            await self._write_chunk(chunker, chunk, fmt)
-
-    async def _write_chunk(self, chunker: Chunker, chunk: bytes, fmt: dict[str, int]) -> None:
-        await self.write_event(AudioChunk(audio=chunk, timestamp=chunker.timestamp_ms(), **fmt).event())
-        chunker.sent(chunk)
-
-    def _log_request(self, job: _Job, outcome: str) -> None:
+    def _log_request(self, job: Job, outcome: str) -> None:
         """One line per request, however it ended."""
         assert job.utterance is not None
         _LOGGER.info("%s", request_line(job.utterance, job.started, outcome))
