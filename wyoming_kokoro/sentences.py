@@ -37,6 +37,8 @@ _TABLE_ROW = re.compile(r"[ \t]*\|")
 _LINE_WINDOW = 400
 """How far back a line's start and its inline spans are looked for: table
 rows and inline spans are short, and a bound keeps each decision O(1)."""
+
+
 def _titles() -> frozenset[str]:
     """Words whose period is part of the abbreviation ("Dr. Smith", "Sra. García"),
     for every language: the normaliser's tables (data/<family>.json "titles")."""
