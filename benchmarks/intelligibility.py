@@ -51,6 +51,8 @@ from wyoming_kokoro.text import TextPipeline  # noqa: E402
 from wyoming_kokoro.vocab import tokenize  # noqa: E402
 
 SEGMENTS = re.compile(r"segments=(\d+)")
+WORD_GAP = 0.03
+"""Between streamed words: an LLM writing ~30 words a second."""
 
 
 def busy_loop() -> None:
@@ -68,6 +70,7 @@ async def over_wyoming(port: int, text: str, streamed: bool) -> tuple[np.ndarray
             words = text.split(" ")
             for index, word in enumerate(words):
                 await client.write_event(SynthesizeChunk(text=word + (" " if index < len(words) - 1 else "")).event())
+                await asyncio.sleep(WORD_GAP)
             await client.write_event(Synthesize(text=text, voice=voice).event())
             await client.write_event(SynthesizeStop().event())
         else:

@@ -2,7 +2,8 @@
 
 Runs N streaming requests (mixed texts and voices, `--concurrency` at a time)
 against a server subprocess on loopback and reports server RSS over time
-(from /proc), errors, and TTFA at the start vs the end of the run.
+(from /proc), errors, TTFA at the start vs the end of the run, and underruns
+(chunks that arrived after their play time: count, seconds, requests hit).
 Targets: RSS growth < 5 % (after the first 10 % of requests, once caches and
 arenas have reached their working size), zero errors, TTFA p95 drift < 10 %.
 
@@ -81,6 +82,8 @@ async def main() -> None:
         "rss_growth_pct": (samples[-1][1] / baseline_rss - 1) * 100 if samples else float("nan"),
         "ttfa_p95_first_tenth": percentile(early, 95), "ttfa_p95_last_tenth": percentile(late, 95),
         "underruns": sum(r["underruns"] for r in results),
+        "underrun_s": sum(r["underrun_s"] for r in results),
+        "requests_with_underruns": sum(1 for r in results if r["underruns"]),
     }
     report["ttfa_p95_drift_pct"] = (report["ttfa_p95_last_tenth"] / report["ttfa_p95_first_tenth"] - 1) * 100
     print(json.dumps({k: v for k, v in report.items() if k != "rss_samples"}, indent=1))

@@ -295,8 +295,10 @@ def test_cache_is_bounded_lru():
 
 
 async def test_streaming_without_punctuation_starts_before_the_sentence_ends(server):
-    """LLM answers can run long before a comma: synthesis starts on whole words."""
-    words = "the living room lamp and the hallway light and the porch light are all on now".split()
+    """LLM answers can run long before a comma: once a clause is longer than a
+    first call may be, synthesis starts on its whole words (cut at a phrase)."""
+    words = ("the living room lamp and the hallway light and the porch light and the kitchen light "
+             "are all on now").split()
     async with server.client() as client:
         await client.write_event(SynthesizeStart().event())
         for word in words:

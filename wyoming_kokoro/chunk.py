@@ -5,10 +5,13 @@ to back, segments would be separated by random-length gaps, so the edges are
 trimmed and the pause that the punctuation calls for is put back between
 segments: the sentence pause, the clause pause, or none inside a clause, and
 nothing after the last one (a reply ends with its last sound, so audio-stop
-comes promptly). The trim is gentle: only what stays 50 dB under the loudest
-10 ms of the segment, with 25 ms kept on either side, so breathy onsets and
-final consonants ("off", "yes") are never clipped; that margin is the
-reply's trailing silence. Chunks all hold `samples_per_chunk` samples
+comes promptly). The trim takes only what stays 40 dB under the loudest 10 ms
+of the segment and keeps 20 ms on either side, so breathy onsets and final
+consonants ("off", "yes") survive; that margin is the reply's trailing
+silence. Measured on 30 replies with the real model and Whisper
+(benchmarks/intelligibility.py): -34 dB / 15 ms, -40 / 20, -45 / 20 gave the
+same word error rate and audio 1.2, 1.9 and 2.4 % longer than one call per
+sentence; -40 dB keeps what -34 dB risks clipping at a cost of 0.7 %. Chunks all hold `samples_per_chunk` samples
 (except the very last of a stream), which satellites with small buffers
 prefer.
 """
@@ -21,10 +24,10 @@ from . import SAMPLE_RATE
 from .segment import CLAUSE, SENTENCE
 
 _FRAME = SAMPLE_RATE // 100  # 10 ms
-KEEP_SECONDS = 0.025
+KEEP_SECONDS = 0.02
 """Silence kept around speech at each trimmed edge."""
 _KEEP = int(SAMPLE_RATE * KEEP_SECONDS)
-SILENCE_DB = -50.0
+SILENCE_DB = -40.0
 """A frame this far under the loudest frame of its segment is silence."""
 _SILENCE_RATIO = 10 ** (SILENCE_DB / 20)
 
