@@ -269,8 +269,8 @@ def test_start_up_stuck_in_native_code_is_ended_by_the_watchdog():
         "logging.basicConfig(stream=sys.stderr)\n"
         "from wyoming_kokoro.stopping import Stopped, startup_signals\n"
         "with startup_signals(grace=0.5):\n"
-        "    print('ready', flush=True)\n"
         "    try:\n"
+        "        print('ready', flush=True)\n"
         "        time.sleep(30)\n"
         "    except Stopped:\n"
         "        time.sleep(30)  # stuck: never unwinds\n"
@@ -314,3 +314,31 @@ def test_sigterm_during_stdio_synthesis_closes_the_audio(model_dir):
     assert proc.returncode == 0, err
     assert types[-2:] == ["error", "audio-stop"], types[-3:]
     assert "Traceback" not in err.decode() and "never retrieved" not in err.decode()
+
+
+def test_a_second_signal_does_not_interrupt_the_start_up_cleanup():
+    code = (
+        "import sys, time\n"
+        "from wyoming_kokoro.stopping import Stopped, startup_signals\n"
+        "with startup_signals(grace=5):\n"
+        "    try:\n"
+        "        print('ready', flush=True)\n"
+        "        time.sleep(30)\n"
+        "    except Stopped:\n"
+        "        print('cleaning', flush=True)\n"
+        "        time.sleep(1)  # cleanup, during which a second SIGTERM arrives\n"
+        "        print('cleaned', flush=True)\n"
+    )
+    import signal
+
+    proc = subprocess.Popen([PYTHON, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline().strip() == "ready"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.stdout.readline().strip() == "cleaning"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert out.strip() == "cleaned" and proc.returncode == 0, err

@@ -88,11 +88,17 @@ def startup_signals(grace: float = STARTUP_GRACE) -> Iterator[None]:
     read_fd, write_fd = os.pipe()
     os.set_blocking(write_fd, False)
     finished = threading.Event()
+    stopping: list[int] = []
 
     def handler(signum: int, _frame: object) -> None:
-        if not finished.is_set():
+        if finished.is_set():
+            _PENDING.append(signum)  # between start-up and the event loop's own handlers
+        elif not stopping:
+            stopping.append(signum)
             raise Stopped(signum)
-        _PENDING.append(signum)  # between start-up and the event loop's own handlers
+        # A second signal while start-up unwinds must not interrupt its
+        # cleanup (killing the optimiser, removing partial files); the
+        # watchdog bounds the wait either way.
 
     def watchdog() -> None:
         with contextlib.suppress(OSError):
