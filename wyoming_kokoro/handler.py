@@ -212,6 +212,12 @@ class KokoroEventHandler(AsyncEventHandler):
                         await self._end_jobs(RequestError(error.code, error.text))
                         return
                     continue
+                except (ConnectionError, OSError):
+                    raise
+                except Exception:  # noqa: BLE001 - whatever it was, this stream cannot be trusted now
+                    _LOGGER.exception("Reading from %s failed", self._peer())
+                    await self._end_jobs(RequestError("internal", "the connection could not be read"))
+                    return
                 if event is None:
                     await self._end_jobs(RequestError(
                         "cancelled", "the client closed its side of the connection; synthesis cancelled"))

@@ -73,7 +73,10 @@ async def _read_line(reader: asyncio.StreamReader, max_bytes: int) -> bytes | No
         except asyncio.LimitOverrunError as error:
             if len(line) + error.consumed > max_bytes:
                 raise ProtocolError("too-large", f"event header over {max_bytes} bytes", fatal=True) from None
-            line += await reader.readexactly(error.consumed)
+            try:
+                line += await reader.readexactly(error.consumed)  # already buffered
+            except asyncio.IncompleteReadError:
+                raise ProtocolError("bad-event", "connection closed inside an event header", fatal=True) from None
             continue
         if len(line) > max_bytes:
             raise ProtocolError("too-large", f"event header over {max_bytes} bytes", fatal=True)
