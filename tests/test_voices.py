@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 
@@ -15,6 +16,7 @@ from wyoming.event import Event
 from wyoming.info import Describe
 
 from wyoming_kokoro.__main__ import build_service
+from wyoming_kokoro.service import RESCAN_EVERY
 from wyoming_kokoro.voices import VoiceCatalog, blend, load_voices
 
 
@@ -171,8 +173,10 @@ async def test_server_blends_custom_voices_and_rescan(model_dir, tmp_path):
             assert bad.types == ["error"] and bad.events[0].data["code"] == "bad-voice"
             assert "not a number" in bad.events[0].data["text"]
 
-            # A voice file dropped in while running shows up on the next describe.
+            # A voice file dropped in while running shows up on the next describe
+            # (the disk is looked at once a second at most).
             np.save(custom_dir / "new_voice.npy", np.ones((510, 1, 256), np.float32) * 0.01)
+            await asyncio.sleep(RESCAN_EVERY)
             await client.write_event(Describe().event())
             voices = {v["name"] for v in (await read_until(client, "info")).events[-1].data["tts"][0]["voices"]}
             assert "new_voice" in voices
@@ -290,3 +294,33 @@ async def test_blend_audio_differs_from_each_component(model_dir, tmp_path):
     for mix, parts in (("cozy", ("af_heart", "bf_emma")), ("af_heart:2+am_adam:1", ("af_heart", "am_adam"))):
         for part in parts:
             assert audio[mix] != audio[part], f"{mix} sounds like {part}"
+
+
+async def test_a_describe_flood_looks_at_the_disk_once_a_second(server, service):
+    calls = []
+    catalog = service.engine.voices
+    real_rescan = catalog.rescan
+
+    def counting_rescan():
+        calls.append(1)
+        return real_rescan()
+
+    catalog.rescan = counting_rescan
+    try:
+        started = asyncio.get_running_loop().time()
+        async with server.client() as client:
+            for _ in range(300):
+                await client.write_event(Describe().event())
+            for _ in range(300):
+                await read_until(client, "info")
+        elapsed = asyncio.get_running_loop().time() - started
+    finally:
+        del catalog.rescan
+    assert len(calls) <= elapsed / RESCAN_EVERY + 1, (len(calls), elapsed)
+
+
+@pytest.mark.parametrize("stem", ["af_heart+am_adam", "af:2", "with space", "x" * 65, "-dash-first", "bell\x07"])
+def test_custom_voice_names_that_would_read_as_blends_or_garbage_are_skipped(base, tmp_path, caplog, stem):
+    np.save(tmp_path / f"{stem}.npy", np.ones((510, 1, 256), np.float32) * 0.01)
+    catalog = VoiceCatalog(base, [tmp_path])
+    assert stem not in catalog and "Skipping custom voice" in caplog.text

@@ -25,6 +25,9 @@ from .metrics import Metrics
 from .protocol import Limits
 from .voices import Voice
 
+RESCAN_EVERY = 1.0
+"""Seconds between looks at the data dirs for new custom voice files."""
+
 ATTRIBUTION = Attribution(name="hexgrad", url="https://huggingface.co/hexgrad/Kokoro-82M")
 
 
@@ -85,14 +88,20 @@ class Service:
         self.stopping = False
         """Set on shutdown: new connections are refused."""
         self._info_event = build_info(engine.voices, settings.streaming).event()
+        self._scanned = time.monotonic()
         self.metrics = Metrics()
         self.admission = Admission(settings.max_syntheses, settings.http_syntheses, settings.http_wait)
         """Shared with the HTTP API: one limit on concurrent syntheses (admission.py)."""
 
     def info_event(self) -> Event:
-        """The describe answer, rebuilt only when voice files changed on disk."""
-        if self.engine.voices.rescan():
-            self._info_event = build_info(self.engine.voices, self.settings.streaming).event()
+        """The describe answer, rebuilt only when voice files changed on disk.
+        The disk is looked at most once per RESCAN_EVERY: a describe flood
+        must not turn into a flood of directory listings."""
+        now = time.monotonic()
+        if now - self._scanned >= RESCAN_EVERY:
+            self._scanned = now
+            if self.engine.voices.rescan():
+                self._info_event = build_info(self.engine.voices, self.settings.streaming).event()
         return self._info_event
 
     def resolve_voice(self, voice: Any) -> Voice:

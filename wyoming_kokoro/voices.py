@@ -9,6 +9,7 @@ second its gender, which is all we need to advertise it to Home Assistant.
 from __future__ import annotations
 
 import logging
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator, Mapping, Sequence
@@ -174,6 +175,10 @@ def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str
     return voices
 
 
+CUSTOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""A custom voice file's name is the voice's name in Home Assistant; '+'
+and ':' would read as a blend, control characters would reach the log."""
+
 MAX_BLEND_VOICES = 8
 """Ad-hoc blends come from clients: a name with thousands of components
 would block the event loop for seconds while it is mixed."""
@@ -322,6 +327,10 @@ class VoiceCatalog(Mapping[str, Voice]):
         replaced or deleted while the voice is in use.
         """
         name = path.stem
+        if not CUSTOM_NAME.fullmatch(name):
+            _LOGGER.warning("Skipping custom voice %s: a voice name is 1-64 letters, digits, '_', '-' or '.' "
+                            "('+' and ':' are for blends)", _short(str(path), 200))
+            return None
         try:
             _magic(path, NPY_MAGIC, "a NumPy .npy style pack")
             with open(path, "rb") as handle:
