@@ -324,3 +324,12 @@ def test_custom_voice_names_that_would_read_as_blends_or_garbage_are_skipped(bas
     np.save(tmp_path / f"{stem}.npy", np.ones((510, 1, 256), np.float32) * 0.01)
     catalog = VoiceCatalog(base, [tmp_path])
     assert stem not in catalog and "Skipping custom voice" in caplog.text
+
+
+def test_arrays_in_the_voices_file_with_names_that_are_no_voice_names_are_skipped(tmp_path, caplog):
+    good = np.ones((510, 1, 256), np.float32) * 0.01
+    path = tmp_path / "voices.bin"
+    np.savez(path, **{"af_heart": good, "af_x+am_y": good, "af_a b": good})
+    path = tmp_path / "voices.bin.npz"
+    assert set(load_voices(path)) == {"af_heart"}
+    assert "not a voice name" in caplog.text

@@ -99,6 +99,11 @@ def unavailable_reason(language: str) -> str:
 
 NPZ_MAGIC = b"PK\x03\x04"
 NPY_MAGIC = b"\x93NUMPY"
+VOICE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+"""A voice's name (a custom file's stem, an array in the voices file) is
+what Home Assistant shows; '+' and ':' would read as a blend, control
+characters or '/' would reach the log and the voice picker."""
+
 MAX_VOICES = 1024
 """Kokoro ships 54; a file with more is not a voices file (and each costs 0.5 MB)."""
 MAX_STYLE_ROWS = 4 * MAX_TOKENS
@@ -155,6 +160,9 @@ def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str
         if len(archive.files) > MAX_VOICES:
             raise ValueError(f"{path} holds {len(archive.files)} arrays; not {what}")
         for name in sorted(archive.files):
+            if not VOICE_NAME.fullmatch(name):
+                _LOGGER.warning("Skipping voice %s in %s: not a voice name", _short(name), path)
+                continue
             language, description = describe(name)
             if language is None:
                 _LOGGER.warning("Skipping voice %s: unknown language prefix", name)
@@ -174,10 +182,6 @@ def load_voices(path: Path, *, hide_languages: tuple[str, ...] = ()) -> dict[str
         raise ValueError(f"{path} holds no usable voices")
     return voices
 
-
-CUSTOM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-"""A custom voice file's name is the voice's name in Home Assistant; '+'
-and ':' would read as a blend, control characters would reach the log."""
 
 MAX_BLEND_VOICES = 8
 """Ad-hoc blends come from clients: a name with thousands of components
@@ -327,7 +331,7 @@ class VoiceCatalog(Mapping[str, Voice]):
         replaced or deleted while the voice is in use.
         """
         name = path.stem
-        if not CUSTOM_NAME.fullmatch(name):
+        if not VOICE_NAME.fullmatch(name):
             _LOGGER.warning("Skipping custom voice %s: a voice name is 1-64 letters, digits, '_', '-' or '.' "
                             "('+' and ':' are for blends)", _short(str(path), 200))
             return None
