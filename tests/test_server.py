@@ -298,7 +298,7 @@ async def test_streaming_without_punctuation_starts_before_the_sentence_ends(ser
     """LLM answers can run long before a comma: once a clause is longer than a
     first call may be, synthesis starts on its whole words (cut at a phrase)."""
     words = ("the living room lamp and the hallway light and the porch light and the kitchen light "
-             "are all on now").split()
+             "and the garden lights are all on now").split()
     async with server.client() as client:
         await client.write_event(SynthesizeStart().event())
         for word in words:

@@ -27,7 +27,7 @@ from .costmodel import CostModel
 from .infer import KokoroModel
 from .scheduler import Scheduler
 from .segment import PHRASE_STARTERS, Segment, Segmenter, bare
-from .sentences import split_complete
+from .sentences import split_complete, split_words
 from .voices import Voice, VoiceCatalog
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,6 +44,10 @@ first call's cost after the request (another stream's call may run first)."""
 SAFETY = 0.85
 """Share of the time left that a call is sized to take: the cost model is a
 straight-line fit and calls vary by a few percent."""
+
+LONG_CLAUSE_CHARS = 96
+"""Streamed text without punctuation waits at most this long for a clause end
+before the first call starts on its whole words."""
 
 _LOOKBEHIND = 8
 """A clause boundary (mark, closing quotes, space) straddling two streamed
@@ -176,10 +180,11 @@ class Utterance:
         self.text_chars += len(text)
         complete, self._text = split_complete(self._text, scanned)
         if not complete and streamed and self._starving():
-            # A clause longer than a first call may be, still without
-            # punctuation: release its whole words so the segmenter can cut
-            # at a phrase boundary (an LLM that never punctuates).
-            complete, self._text = _complete_words(self._text, self.segmenter.first_max + _LOOKBEHIND)
+            # A clause longer than a first call may be (or than an LLM writes
+            # in about a second), still without punctuation: release its
+            # whole words so the segmenter can cut at a phrase boundary.
+            wait = min(self.segmenter.first_max, LONG_CLAUSE_CHARS)
+            complete, self._text = split_words(self._text, wait)
         if complete.strip():
             await self._prepare(complete)
 
@@ -430,12 +435,3 @@ def affordable_tokens(cost: CostModel, seconds: float) -> int | None:
 def _resolve(future: asyncio.Future, value) -> None:
     if not future.done():
         future.set_result(value)
-
-
-def _complete_words(text: str, min_chars: int) -> tuple[str, str]:
-    """Split off the whole words of streamed text once there are enough of
-    them to make a first segment (the last word may still be arriving)."""
-    cut = text.rfind(" ")
-    if cut < min_chars:
-        return "", text
-    return text[: cut + 1], text[cut + 1:]
