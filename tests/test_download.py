@@ -488,7 +488,10 @@ def test_built_in_table_matches_release():
     assert release.FILES[VOICES_FILE].sha256 == (
         "bca610b8308e8d99f32e6fe4197e7ec01679264efed0cac9140fe9c29f1fbf7d"
     )
-    assert release.FILES[VARIANTS["int8"]].sha256 is None
+    assert release.FILES[VARIANTS["int8"]].sha256 == (  # also checked in tests/realweights.py
+        "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
+    )
+    assert release.FILES[FP16].sha256 == "c1610a859f3bdea01107e73e50100685af38fff88f5cd8e5c56df109ec880204"
     assert set(VARIANTS.values()) <= set(release.FILES)
 
 
@@ -497,9 +500,10 @@ def test_built_in_table_matches_release():
 # --------------------------------------------------------------------------
 
 
-def test_main_downloads_and_returns_0(server, voices_bytes, tmp_path, capsys):
-    """fp16 has no built-in hash, so the CLI can fetch it from a local server."""
+def test_main_downloads_and_returns_0(server, voices_bytes, tmp_path, capsys, monkeypatch):
+    """The CLI fetches a variant from a mirror and verifies it by its digest."""
     server.files = {FP16: tiny_kokoro_onnx()}
+    monkeypatch.setitem(release.FILES, FP16, release.RemoteFile(FP16, sha(server.files[FP16]), 0))
     (tmp_path / VOICES_FILE).write_bytes(voices_bytes)
 
     rc = main(

@@ -90,9 +90,11 @@ def test_wrong_hash_is_an_error_and_nothing_is_kept(release, tmp_path, monkeypat
     assert not (tmp_path / "kokoro-v1.0.onnx").exists()
 
 
-def test_variant_picks_the_file_and_download_dir(release, tmp_path, model_dir):
+def test_variant_picks_the_file_and_download_dir(release, tmp_path, model_dir, monkeypatch):
     url, files, hits = release
-    files["kokoro-v1.0.int8.onnx"] = files["kokoro-v1.0.onnx"]  # no known hash: checked as ONNX
+    files["kokoro-v1.0.int8.onnx"] = files["kokoro-v1.0.onnx"]
+    monkeypatch.setitem(release_table.FILES, "kokoro-v1.0.int8.onnx", release_table.RemoteFile(
+        "kokoro-v1.0.int8.onnx", hashlib.sha256(files["kokoro-v1.0.onnx"]).hexdigest(), 0))
     config = validate({"data_dirs": [str(tmp_path / "a")], "model": {"variant": "int8"},
                        "voices": str(model_dir / "voices-v1.0.bin"),
                        "download": {"url_base": url, "dir": str(tmp_path / "dl")}})
