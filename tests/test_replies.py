@@ -352,7 +352,8 @@ async def test_an_abort_does_not_wait_for_a_synthesis_slot(make_server):
         await waiter.write_event(Event("synthesize-chunk", {"text": "Waiting for a slot. "}))
         await asyncio.sleep(0.2)
         started = time.monotonic()
-        await waiter.write_event(Event("synthesize-chunk", {"text": "And now far too much text for the limit of sixty."}))
+        too_long = "And now far too much text for the limit of sixty."
+        await waiter.write_event(Event("synthesize-chunk", {"text": too_long}))
         reply = await read_until(waiter, "error", timeout=10)
         waited = time.monotonic() - started
         rest = await read_until(speaker, "audio-stop", timeout=30)
