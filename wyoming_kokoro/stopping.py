@@ -57,10 +57,13 @@ def pending_stop() -> bool:
     return bool(_PENDING)
 
 
-class Stopped(BaseException):
-    """A stop signal arrived during start-up. A BaseException, like
-    KeyboardInterrupt: start-up code that falls back on `except Exception`
-    (a failed optimisation, a download retry) must not swallow it."""
+class Stopped(KeyboardInterrupt):
+    """A stop signal arrived during start-up. Not an Exception: start-up
+    code that falls back on `except Exception` (a failed optimisation, a
+    download retry) must not swallow it. A KeyboardInterrupt in particular:
+    asyncio re-raises those from a callback the signal lands in, where any
+    other BaseException is only logged (seen: a download's loop went on and
+    the watchdog had to end the process)."""
 
     def __init__(self, signum: int) -> None:
         super().__init__(signal.Signals(signum).name)
