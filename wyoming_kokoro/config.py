@@ -57,9 +57,10 @@ _THREADS = vol.Schema({
     # No inter_op: Kokoro's graph runs sequentially, where ONNX Runtime's
     # inter-op threads do nothing; a key that does nothing is not offered.
     vol.Optional("intra_op", default=None): vol.Any(None, _number(1, 256, integer=True)),
-    # Let idle ONNX Runtime threads spin between operators. Off: measured
-    # 1.3-1.6x faster calls on a loaded 2-core host and 1.1-1.2x on a quiet one
-    # (benchmarks/spinning.py).
+    # Let idle ONNX Runtime threads spin between operators. Off by default:
+    # with one busy process per core calls were 1.2x faster without spinning;
+    # on a quiet host spinning was 4-9 % faster (benchmarks/spinning.py, real
+    # int8, 2 cores). A Home Assistant host is rarely quiet.
     vol.Optional("spinning", default=False): bool,
 })
 
