@@ -101,7 +101,7 @@ def test_a_cached_graph_that_will_not_load_falls_back(model, tmp_path, monkeypat
     junk = b"not an onnx graph"
     graph.write_bytes(junk)
     record = json.loads(graph.with_suffix(".json").read_text())
-    record.update(size=len(junk), sha256=graph_cache._sha256(graph))
+    record.update(size=len(junk), sha256=graph_cache.sha256_of(graph))
     graph.with_suffix(".json").write_text(json.dumps(record))
     monkeypatch.setattr(graph_cache, "_OPTIMIZE", "import shutil, sys; open(sys.argv[2], 'wb').write(b'junk')")
     loaded = KokoroModel(model, SessionOptions(optimized_dir=cache))
