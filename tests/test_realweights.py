@@ -34,8 +34,9 @@ from sentences import SENTENCES  # noqa: E402
 
 pytestmark = pytest.mark.realweights
 
-CHOSEN = [SENTENCES[i] for i in (1, 3, 5, 8, 9, 16, 20, 25, 28)]
-"""Times, a date, lists, clause-rich sentences and a two-sentence reply."""
+CHOSEN = SENTENCES
+"""All 30 replies (391 words): on 9 of them a difference of 7 words decided
+the test, which is what one sentence heard differently can cost."""
 
 SENTENCE_SILENCE = 0.2
 
