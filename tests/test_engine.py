@@ -226,3 +226,118 @@ def test_a_word_longer_than_any_call_is_sliced_to_the_first_calls_size():
         sizes.append(len(segment.tokens))
     assert sum(sizes) == 600 and max(sizes) <= 80
     assert sizes[0] <= LONGEST_WORD  # even text with no spaces cannot make the first call long
+
+
+def test_a_stream_runs_one_call_at_a_time_while_two_streams_share_the_workers():
+    """Two workers share one session: streams run side by side, but a
+    stream's next call never runs alongside its own current one (it would
+    only slow down the audio the listener needs first)."""
+    spans: dict[str, tuple[float, float]] = {}
+
+    def call(name: str) -> None:
+        started = time.monotonic()
+        time.sleep(0.2)
+        spans[name] = (started, time.monotonic())
+
+    async def main() -> None:
+        scheduler = Scheduler(2)
+        a, b = object(), object()
+        now = time.monotonic()
+        await asyncio.gather(scheduler.submit(lambda: call("a1"), now, owner=a),
+                             scheduler.submit(lambda: call("a2"), now, owner=a),
+                             scheduler.submit(lambda: call("b1"), now + 0.01, owner=b))
+        scheduler.close()
+
+    asyncio.run(main())
+    assert spans["a2"][0] >= spans["a1"][1]  # after its own first call
+    assert spans["b1"][0] < spans["a1"][1]  # alongside the other stream's
+
+
+def test_mean_running_tells_a_call_how_many_shared_the_cores():
+    async def main() -> tuple[float, float, int, int]:
+        scheduler = Scheduler(2)
+        means: list[float] = []
+
+        def call() -> None:
+            mark = scheduler.mark()
+            time.sleep(0.3)
+            means.append(scheduler.mean_running(mark))
+
+        await scheduler.submit(call, owner=object())  # alone
+        alone = means.pop()
+        await asyncio.gather(scheduler.submit(call, owner=object()), scheduler.submit(call, owner=object()))
+        me, gate = object(), threading.Event()
+        blocker = scheduler.submit(gate.wait, owner=object())
+        await asyncio.sleep(0.05)
+        waiting = scheduler.submit(lambda: None, owner=object())
+        sharing = scheduler.sharing(me)  # the blocker runs, another stream waits: 2 workers, 2 calls
+        gate.set()
+        await asyncio.gather(blocker, waiting)
+        idle = scheduler.sharing(me)
+        scheduler.close()
+        return alone, min(means), sharing, idle
+
+    alone, shared, sharing, idle = asyncio.run(main())
+    assert alone == pytest.approx(1.0, abs=0.05)
+    assert shared == pytest.approx(2.0, abs=0.2)
+    assert (sharing, idle) == (2, 1)
+
+
+def test_room_counts_only_calls_that_wait_for_a_worker():
+    async def main() -> tuple[float, float]:
+        scheduler = Scheduler(2)
+        gate = threading.Event()
+        other, me = object(), object()
+        now = time.monotonic()
+        running = scheduler.submit(gate.wait, owner=other)
+        await asyncio.sleep(0.05)
+        # the other stream's next call waits for its own running call, not for a worker
+        nxt = scheduler.submit(lambda: None, now + 0.1, owner=other, latest=now + 0.1, floor=0.5)
+        free_worker = scheduler.room(me, now)
+        blocker = scheduler.submit(gate.wait, owner=object())  # both workers busy now
+        await asyncio.sleep(0.05)
+        busy = scheduler.room(me, now)
+        third = scheduler.submit(lambda: None, now + 2.0, owner=object(), latest=now + 2.0, floor=0.5)
+        waits = scheduler.room(me, now)  # a third stream waits for a worker: for ours, maybe
+        gate.set()
+        await asyncio.gather(running, nxt, blocker, third)
+        scheduler.close()
+        return free_worker, busy, waits
+
+    assert asyncio.run(main()) == (float("inf"), float("inf"), pytest.approx(1.5))
+
+
+def test_a_clause_out_of_reach_is_cut_at_a_phrase_boundary_rather_than_heard_late():
+    text = "ðə hˈiɾɪŋ ɪz ˈɔn ænd ɪt wɪl bi wˈɔɹm ɪn ðə mˈɔɹnɪŋ wɪð ðə wˈɪndoʊz ʃˈʌt ɪf ju lˈaɪk."
+    starts = frozenset({"ænd", "ɪn", "wɪð", "ɪf"})
+    cuts = {}
+    for reach in (None, 200, 40, 12):
+        segmenter = Segmenter(10, 2.0, 200, phrase_starts=starts)
+        segmenter.add("ðə lˈaɪts. " + text)
+        segmenter.next()
+        cuts[reach] = segmenter.next(fit=30, reach=reach)
+    # In reach (or no reach given): the whole clause, though over the aim.
+    assert cuts[None].phonemes == cuts[200].phonemes == text
+    # Out of reach: the latest phrase boundary within the aim.
+    assert cuts[40].phonemes == "ðə hˈiɾɪŋ ɪz ˈɔn" and cuts[40].boundary == PHRASE
+    assert len(cuts[40].tokens) <= 30
+    # No phrase boundary is within an aim this small either: the clause, late, never word fragments.
+    segmenter = Segmenter(10, 2.0, 200, phrase_starts=starts)
+    segmenter.add("ðə lˈaɪts. " + text)
+    segmenter.next()
+    assert segmenter.next(fit=8, reach=9).phonemes == text
+
+
+def test_phrase_starters_are_found_in_their_running_speech_forms():
+    """'to' alone is /tu/, but in 'set the heating to come on' it is /tə/:
+    the form a phrase boundary must be found by."""
+    from wyoming_kokoro.config import validate
+    from wyoming_kokoro.engine import Engine
+    from wyoming_kokoro.text import pipeline_from_config
+
+    prepare = pipeline_from_config(validate({})).phonemes
+    starts = Engine(None, None, None, EngineSettings(), prepare=prepare).phrase_starts("en-us")
+    segmenter = Segmenter(8, 2.0, 200, first_max=12, phrase_starts=starts)
+    segmenter.add(prepare("I have set the heating to come on at six thirty tomorrow morning.", "en-us"))
+    assert segmenter.next().phonemes.split()[-1] == "hˈiɾɪŋ"  # cut before /tə/
+    assert {"tu", "tə"} <= starts

@@ -129,7 +129,7 @@ def session_options(config: dict[str, Any]) -> SessionOptions:
     arena = config["arena"]
     return SessionOptions(
         providers=config["provider"],
-        intra_op_threads=threads["intra_op"] or max(1, physical_cores() // config["workers"]),
+        intra_op_threads=threads["intra_op"] or physical_cores(),
         arena=arena["enabled"],
         arena_max_mb=arena["max_mb"],
         arena_shrink=arena["shrink"],
@@ -198,7 +198,8 @@ def build_service(config: dict[str, Any]) -> Service:
                       max_data_bytes=config["limits"]["max_data_bytes"],
                       max_payload_bytes=config["limits"]["max_payload_bytes"]),
         output_rate=config["output_rate"], max_syntheses=config["limits"]["max_syntheses"],
-        http_syntheses=config["limits"]["http_syntheses"] or config["workers"], http_wait=config["limits"]["http_wait"],
+        http_syntheses=config["limits"]["http_syntheses"] or max(1, config["workers"] - 1),
+        http_wait=config["limits"]["http_wait"],
     ))
     _LOGGER.info("Ready: %d voices, model %s on %s, started in %.1f s", len(voices), model_path.name,
                  model.provider, time.monotonic() - started)

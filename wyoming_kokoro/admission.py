@@ -22,11 +22,12 @@ delays it by the calls of those few streams (each stream has at most two
 calls queued, and each later call is sized so that a waiting first call
 still ends by its latest moment; scheduler.room), not by the flood.
 
-`http_syntheses` defaults to the number of model workers: HTTP streams
-beyond that would not finish sooner (their calls only take turns on the
-same workers), but together they fall behind real time, their calls'
-deadlines pass, and the deadline queue then serves them before a new
-satellite's first call. Measured (tests/test_admission.py, 1 worker, a
+`http_syntheses` defaults to the number of model workers less one (at
+least one), so a worker stays free for a satellite's first call: HTTP
+streams beyond that would not finish sooner (their calls only take turns
+on the same workers), but together they fall behind real time, their
+calls' deadlines pass, and the deadline queue then serves them before a
+new satellite's first call. Measured (tests/test_admission.py, 1 worker, a
 20-request flood of paragraphs, model slowed to 4 ms per token): a
 satellite's first audio 0.12 s alone; 0.13 s with http_syntheses 1 (the
 default), 0.64 s with 2, 1.67 s with 4, 4.60 s with no cap (20).

@@ -94,7 +94,7 @@ _LIMITS = vol.Schema({
     vol.Optional("max_data_bytes", default=1024 * 1024): _number(1024, 1 << 30, integer=True),
     vol.Optional("max_payload_bytes", default=1024 * 1024): _number(0, 1 << 30, integer=True),
     vol.Optional("max_syntheses", default=8): _number(1, 1024, integer=True),
-    vol.Optional("http_syntheses", default=None): vol.Any(None, _number(1, 1024, integer=True)),  # None: workers
+    vol.Optional("http_syntheses", default=None): vol.Any(None, _number(1, 1024, integer=True)),  # None: workers - 1
     vol.Optional("http_wait", default=60): _number(0, 3600),
     vol.Optional("http_connections", default=64): _number(1, 100000, integer=True),
     vol.Optional("http_read_timeout", default=15): _number(1, 3600),
@@ -201,7 +201,7 @@ SCHEMA = vol.Schema({
     vol.Optional("provider", default="auto"): _providers,
     vol.Optional("provider_timeout", default=120): _number(1, 3600),
     vol.Optional("threads", default={}): _THREADS,
-    vol.Optional("workers", default=1): _number(1, 16, integer=True),
+    vol.Optional("workers", default=2): _number(1, 16, integer=True),
     vol.Optional("arena", default={}): _ARENA,
     vol.Optional("segment", default={}): _SEGMENT,
     vol.Optional("cache", default={}): _CACHE,

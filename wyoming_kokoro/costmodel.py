@@ -112,3 +112,17 @@ def _line(calls: list[tuple[int, float]], weights: list[float]) -> tuple[float, 
 
 OUTLIER_WEIGHT = 0.05
 """Weight left to a call over 3x off the typical cost per token."""
+
+SHARED_COST = 0.9
+"""Extra cost per other call running alongside: a call that shares the cores
+with one other takes 1.9x as long as alone. Measured on 2 cores (stand-in
+fp32, 2 threads per call): two 30-token calls side by side 2.0x, two
+80-token calls 1.8x. The cost model is kept in solo seconds (calls that
+shared are scaled down by this) so that one busy minute with two streams
+does not make the next lone stream's sizing pessimistic."""
+
+
+def slowdown(sharing: float) -> float:
+    """How many times longer a call takes when `sharing` calls (itself
+    included) run at once on the same cores."""
+    return 1.0 + SHARED_COST * max(0.0, sharing - 1.0)

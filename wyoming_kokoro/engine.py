@@ -23,7 +23,7 @@ import numpy as np
 from . import SAMPLE_RATE
 from .cache import AudioCache
 from .chunk import pause_seconds, silence, trim
-from .costmodel import CostModel
+from .costmodel import CostModel, slowdown
 from .infer import KokoroModel
 from .scheduler import Scheduler
 from .segment import PHRASE_STARTERS, Segment, Segmenter, bare
@@ -54,6 +54,11 @@ _LOOKBEHIND = 8
 chunks starts at most this many characters before the new text."""
 
 
+_CARRIERS = ("go {} me", "go {} it")
+"""Word contexts that give a phrase starter its running-speech forms
+(before a consonant, before a vowel): see Engine.phrase_starts."""
+
+
 @dataclass
 class EngineSettings:
     sentence_silence: float = 0.2
@@ -69,10 +74,11 @@ class EngineSettings:
     cost: CostModel = field(default_factory=CostModel)
     """What a call costs on this machine, learnt from warm-up and every call."""
 
-    def first_sizes(self) -> tuple[int, int]:
-        """(aim, most) tokens of a first segment, from the cost right now."""
-        aim = self.cost.tokens_for(self.first_seconds)
-        most = self.cost.tokens_for(self.first_max_seconds)
+    def first_sizes(self, sharing: int = 1) -> tuple[int, int]:
+        """(aim, most) tokens of a first segment, from the cost right now, for
+        a call that shares the cores with `sharing` - 1 others."""
+        aim = self.cost.tokens_for(self.first_seconds / slowdown(sharing))
+        most = self.cost.tokens_for(self.first_max_seconds / slowdown(sharing))
         if aim is None:  # nothing timed yet: the configured aim, and the same ratio of aim to most
             return self.first_tokens, int(self.first_tokens * self.first_max_seconds / self.first_seconds)
         aim = max(MIN_FIRST_TOKENS, min(aim, self.max_tokens))
@@ -104,11 +110,22 @@ class Engine:
     def phrase_starts(self, language: str) -> frozenset[str]:
         """Phoneme forms of the words that open a phrase in `language`
         (espeak code), phonemised the way this server says them, so the
-        segmenter can find phrase boundaries in phonemes. Computed once."""
+        segmenter can find phrase boundaries in phonemes. Computed once.
+
+        Function words are reduced in running speech, and the phonemisers
+        know it: "to" alone is /tu/ but "the heating to come" has /tə/. So
+        each word is also phonemised between two words, before a consonant
+        and before a vowel, and every form of it is kept."""
         with self._phrase_lock:
             if language not in self._phrase_starts:
-                words = PHRASE_STARTERS.get(language.split("-")[0], ())
-                forms = {bare(self.prepare(word, language).strip().strip(",.;:!?")) for word in words}
+                forms = set()
+                for word in PHRASE_STARTERS.get(language.split("-")[0], ()):
+                    forms.add(self.prepare(word, language).strip().strip(",.;:!?"))
+                    for carrier in _CARRIERS:
+                        said = self.prepare(carrier.format(word), language).split()
+                        if len(said) == 3:  # the phonemiser kept the three words apart
+                            forms.add(said[1])
+                forms = {bare(form) for form in forms}
                 self._phrase_starts[language] = frozenset(form for form in forms if form and " " not in form)
             return self._phrase_starts[language]
 
@@ -122,9 +139,12 @@ class Engine:
         segment): two halves cost less at peak, so the request survives.
         """
         try:
-            started = time.monotonic()
+            mark = self.scheduler.mark()
             audio = self.model.run(segment.tokens, voice.style(len(segment.tokens)), speed)
-            self.settings.cost.observe(len(segment.tokens), time.monotonic() - started)
+            seconds = time.monotonic() - mark[0]
+            # In solo seconds: a call that shared the cores with another
+            # stream's took longer for that reason alone (costmodel.slowdown).
+            self.settings.cost.observe(len(segment.tokens), seconds / slowdown(self.scheduler.mean_running(mark)))
             return audio
         except Exception as error:  # noqa: BLE001 - ORT raises plain RuntimeError
             words = segment.phonemes.split()
@@ -224,16 +244,22 @@ class Utterance:
             await self._changed.wait()
 
     def _cut_first(self) -> Segment | None:
-        """The first segment, cut at once: its size is set by the warm-up
-        (segment.first_seconds), and a cached reply must not wait for the
-        worker."""
-        share = self.engine.active
-        if self.engine.scheduler.queued:
-            # Our first call waits behind another stream's: that one leads
-            # and bridges with a longer first segment; ours stays short so
-            # our first audio is not late twice over.
-            share = 1
+        """The first segment, cut at once: its size is set by the cost of a
+        call now (segment.first_seconds), and a cached reply must not wait
+        for the worker."""
+        scheduler = self.engine.scheduler
+        share = 1
+        if scheduler.workers == 1:
+            # One call at a time: while nothing runs, a stream that is
+            # playing leads and bridges its next call with a longer first
+            # segment of ours. If our first call waits behind another
+            # stream's, ours stays short so our first audio is not late
+            # twice over.
+            share = 1 if scheduler.queued else self.engine.active
         with self._cut_lock:
+            if self.engine.settings.cost:
+                # It runs alongside the calls of the other streams, slower.
+                self.segmenter.size_first(*self.engine.settings.first_sizes(scheduler.sharing(self)))
             return self.segmenter.next(share=share)
 
     def _cut_later(self, audio_before: float) -> Segment | None:
@@ -241,18 +267,23 @@ class Utterance:
         state of every stream is known: as long as growth allows, but short
         enough to finish before this stream's buffered audio runs out and
         before any waiting call of another stream is pushed past the moment
-        its own listener would hear a gap (Scheduler.room).
+        its own listener would hear a gap (Scheduler.room). A call that will
+        run alongside other streams' calls takes longer (costmodel.slowdown).
 
         audio_before: estimated seconds of this stream's audio before this
         segment.
         """
         now = time.monotonic()
-        seconds = min(self._deadline(audio_before) - now, self.engine.scheduler.room(self, now))
+        scheduler = self.engine.scheduler
+        left, room, sharing = self._deadline(audio_before) - now, scheduler.room(self, now), scheduler.sharing(self)
+        seconds = min(left, room) / slowdown(sharing)
         cost = self.engine.settings.cost
+        _LOGGER.debug("utterance %x cut: %.2f s of audio left, room %.2f s, sharing %d, cost %s",
+                      id(self) & 0xFFFF, left, room, sharing, cost.describe())
         with self._cut_lock:
             if not cost:  # nothing timed yet: cap by the number of streams instead
                 return self.segmenter.next(share=self.engine.active)
-            return self.segmenter.next(fit=affordable_tokens(cost, seconds))
+            return self.segmenter.next(fit=affordable_tokens(cost, seconds), reach=cost.tokens_for(seconds))
 
     # -- audio out ------------------------------------------------------------
     def _clock(self) -> float:

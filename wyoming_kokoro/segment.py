@@ -76,8 +76,7 @@ class Segmenter:
     def __init__(self, first_tokens: int = 24, growth: float = 1.5, max_tokens: int = 200,
                  first_max: int | None = None, phrase_starts: frozenset[str] = frozenset()) -> None:
         self.max_tokens = max(4, max_tokens)
-        self.first_tokens = max(1, min(first_tokens, self.max_tokens))
-        self.first_max = min(self.max_tokens, max(self.first_tokens, first_max or self.max_tokens))
+        self.size_first(first_tokens, first_max)
         self.growth = growth
         self.phrase_starts = phrase_starts
         """Phoneme forms (bare()) of words that open a phrase: 'and', 'with'..."""
@@ -86,6 +85,11 @@ class Segmenter:
         """No more text will come: the end of what is pending ends a sentence."""
         self.emitted_tokens = 0
         self.count = 0
+
+    def size_first(self, first_tokens: int, first_max: int | None = None) -> None:
+        """Set the first segment's aim and the most it may run on to a clause end."""
+        self.first_tokens = max(1, min(first_tokens, self.max_tokens))
+        self.first_max = min(self.max_tokens, max(self.first_tokens, first_max or self.max_tokens))
 
     def add(self, phonemes: str) -> None:
         for word in phonemes.split():
@@ -111,14 +115,19 @@ class Segmenter:
         cap = self.max_tokens if share <= 1 else self.max_tokens // (2 * share)
         return min(max(self.first_tokens, cap), max(self.first_tokens, int(self.growth * self.emitted_tokens)))
 
-    def next(self, share: int = 1, fit: int | None = None) -> Segment | None:
+    def next(self, share: int = 1, fit: int | None = None, reach: int | None = None) -> Segment | None:
         """The next segment, or None when nothing is pending.
 
-        fit: tokens a later call can afford before some listener would hear
-        a gap (see Utterance). It lowers the aim, but a later segment still
-        ends at a clause if one ends within max_tokens: a gap is better than
-        a sentence spoken as a string of fragments. fit <= 0 means the
-        stream is late already: then fewer, longer calls catch up fastest.
+        fit: tokens a later call can afford, with a margin, before some
+        listener would hear a gap (see Utterance); reach: the same without
+        the margin. fit lowers the aim. A later segment still ends at the
+        clause's end if that is within reach; if it is not, at a phrase
+        boundary within the aim (a phrase cut is heard less than a gap);
+        and with no phrase boundary there either, at the clause's end
+        anyway, if one ends within max_tokens: a gap is better than a
+        clause spoken as a string of fragments. fit <= 0 means the stream
+        is late already: then fewer, longer calls catch up fastest, ending
+        at sentences and clauses.
         """
         if not self._words:
             return None
@@ -126,9 +135,12 @@ class Segmenter:
         if self.count == 0:
             cut = self._choose_cut(budget, self.first_max, first=True)
         else:
+            most = self.max_tokens
             if fit is not None:
                 budget = self.max_tokens if fit <= 0 else min(budget, max(fit, 1))
-            cut = self._choose_cut(budget, self.max_tokens, first=False)
+                if fit > 0 and reach is not None:
+                    most = max(budget, min(reach, self.max_tokens))
+            cut = self._choose_cut(budget, most, first=False)
         return self._take(cut)
 
     def _take(self, cut: int) -> Segment:
@@ -195,6 +207,8 @@ class Segmenter:
             later = beyond.get(rank)
             if rank == clause and later and later[1] > most:
                 later = None  # a clause too long to wait for: cut inside it
+                if not first and _RANK[PHRASE] not in within:
+                    return beyond[rank][0]  # no phrase boundary in reach: the clause, late
             if rank in within and not (short and later):
                 return within[rank][0]
             if later:
