@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wyoming_kokoro.costmodel import CostModel
+from wyoming_kokoro.costmodel import CostModel, slowdown
 from wyoming_kokoro.engine import SAFETY, EngineSettings, Utterance, affordable_tokens
 from wyoming_kokoro.scheduler import Scheduler
 from wyoming_kokoro.segment import CONTENDED_FIRST, LONGEST_WORD, PHRASE, Segmenter
@@ -341,3 +341,11 @@ def test_phrase_starters_are_found_in_their_running_speech_forms():
     segmenter.add(prepare("I have set the heating to come on at six thirty tomorrow morning.", "en-us"))
     assert segmenter.next().phonemes.split()[-1] == "hˈiɾɪŋ"  # cut before /tə/
     assert {"tu", "tə"} <= starts
+
+
+def test_a_first_call_that_will_share_the_cores_is_sized_for_it():
+    settings = EngineSettings(first_seconds=0.5, first_max_seconds=1.5, cost=CostModel([(10, 0.3), (50, 1.1)]))
+    (aim1, most1), (aim2, most2) = settings.first_sizes(1), settings.first_sizes(2)
+    assert (aim1, most1) == (settings.cost.tokens_for(0.5), settings.cost.tokens_for(1.5)) == (20, 69)
+    assert most2 == settings.cost.tokens_for(1.5 / slowdown(2)) == 34
+    assert aim2 == settings.cost.tokens_for(0.5 / slowdown(2)) == 8
