@@ -19,6 +19,21 @@ def test_a_line_through_calls_of_different_lengths():
     assert CostModel().tokens_for(1.0) is None and not CostModel()
 
 
+def test_a_cost_that_grows_faster_than_the_tokens_is_followed():
+    """Kokoro's cost is superlinear (stand-in, 2 cores: 24 / 65 / 96 tokens in
+    0.61 / 1.87 / 3.20 s); a line fitted mostly to short calls promised long
+    clauses too soon, and the listener heard the gap."""
+    def kokoro(n: int) -> float:
+        return 0.1 + 0.017 * n + 0.00017 * n * n
+
+    cost = CostModel([(n, kokoro(n)) for n in (8, 24, 96, 24, 30, 27)])
+    assert cost.curve == pytest.approx((0.1, 0.017, 0.00017))
+    assert cost.seconds(150) == pytest.approx(kokoro(150))
+    assert cost.tokens_for(kokoro(65)) == 65
+    line = CostModel([(n, kokoro(n)) for n in (8, 24)])  # two short lengths: a line, too hopeful
+    assert line.curve[2] == 0 and line.seconds(65) < kokoro(65)
+
+
 def test_a_warm_up_taken_under_load_is_forgotten_once_the_machine_is_quiet():
     """Warmed up while the host was busy, the fit said 250 ms a token, and
     the first segment was clamped to a syllable for the life of the server."""

@@ -2,18 +2,23 @@
 
 Every sizing decision (how long the first segment may be, how much a later
 call can afford before a listener hears a gap) needs `seconds = fixed +
-per_token x tokens`. Fitted once at warm-up it is wrong for the life of the
+per_token x tokens + curve x tokens^2`. Fitted once at warm-up it is wrong for the life of the
 server whenever the warm-up ran under load, on a cold cache, or the host's
 load changes later (a Home Assistant host is rarely idle): measured, a fit
 taken under load clamped the first segment to 6 tokens forever. So every
 real call is an observation, and the fit follows the machine as it is now.
 
-The fit is a weighted least-squares line over recent calls, newer calls
-weighing more (HALF_LIFE), with the warm-up's timings as the first
-observations. A line needs calls of different lengths; until it has them,
-or if noise tilts it (negative slope or intercept), the cost is taken as
-proportional to the tokens, which is never far wrong for Kokoro. One call's
-outlier (a page fault, a stall) moves the line by its weight, no more.
+The fit is weighted least squares over recent calls, newer calls weighing
+more (HALF_LIFE), with the warm-up's timings as the first observations.
+Kokoro's cost grows faster than its tokens (stand-in fp32 on 2 cores: 24,
+65 and 96 tokens took 0.61, 1.87 and 3.20 s, 25 then 31 then 43 ms per
+token more), so a straight line fitted mostly to short calls promised a
+65-token clause in 1.75 s that took 2.17 s, and the listener heard the gap;
+hence the square term. It needs calls of three lengths and is kept only if
+every term comes out non-negative; otherwise a line, and until calls of two
+lengths exist or if noise tilts the line (negative slope or intercept), the
+cost is taken as proportional to the tokens, which is never far wrong. One
+call's outlier (a page fault, a stall) moves the fit by its weight, no more.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import math
 import threading
 from collections import deque
 from collections.abc import Iterable
+
+import numpy as np
 
 HALF_LIFE = 12
 """Calls after which an observation counts half as much."""
@@ -36,7 +43,7 @@ class CostModel:
     def __init__(self, timings: Iterable[tuple[int, float]] = ()) -> None:
         self._calls: deque[tuple[int, float]] = deque(maxlen=WINDOW)
         self._lock = threading.Lock()
-        self._fit: tuple[float, float] | None = None
+        self._fit: tuple[float, float, float] | None = None
         for tokens, seconds in timings:
             self.observe(tokens, seconds)
 
@@ -54,11 +61,16 @@ class CostModel:
     @property
     def line(self) -> tuple[float, float]:
         """(fixed seconds, seconds per token); (0, 0) before any call."""
-        return self._fit or (0.0, 0.0)
+        return self.curve[:2]
+
+    @property
+    def curve(self) -> tuple[float, float, float]:
+        """(fixed seconds, seconds per token, seconds per token squared)."""
+        return self._fit or (0.0, 0.0, 0.0)
 
     def seconds(self, tokens: int) -> float:
-        fixed, per_token = self.line
-        return fixed + per_token * tokens
+        fixed, per_token, square = self.curve
+        return fixed + per_token * tokens + square * tokens * tokens
 
     def tokens_for(self, seconds: float) -> int | None:
         """Most tokens a call may hold to take at most `seconds` (negative:
@@ -67,15 +79,17 @@ class CostModel:
             return None
         if seconds == math.inf:
             return None
-        fixed, per_token = self._fit
-        return int((seconds - fixed) / per_token)
+        fixed, per_token, square = self._fit
+        if square <= 0 or seconds <= fixed:
+            return int((seconds - fixed) / per_token) if per_token > 0 else -1
+        return int((-per_token + math.sqrt(per_token * per_token + 4 * square * (seconds - fixed))) / (2 * square))
 
     def describe(self) -> str:
-        fixed, per_token = self.line
-        return f"{fixed * 1000:.0f} ms + {per_token * 1000:.1f} ms per token"
+        fixed, per_token, square = self.curve
+        return f"{fixed * 1000:.0f} ms + {per_token * 1000:.1f} ms per token + {square * 1e6:.1f} us per token^2"
 
 
-def _fit(calls: Iterable[tuple[int, float]]) -> tuple[float, float]:
+def _fit(calls: Iterable[tuple[int, float]]) -> tuple[float, float, float]:
     """Recency-weighted least squares over the calls that agree, within 3x,
     with the weighted median cost per token: a stall, or a burst of load now
     over, keeps almost no say (OUTLIER_WEIGHT) however long the call was."""
@@ -84,7 +98,7 @@ def _fit(calls: Iterable[tuple[int, float]]) -> tuple[float, float]:
     weights = [decay ** (len(calls) - 1 - i) for i in range(len(calls))]
     rate = _weighted_median([y / x for x, y in calls], weights)
     weights = [w * (1.0 if 1 / 3 <= y / (rate * x) <= 3 else OUTLIER_WEIGHT) for w, (x, y) in zip(weights, calls)]
-    return _line(calls, weights)
+    return _curve(calls, weights)
 
 
 def _weighted_median(values: list[float], weights: list[float]) -> float:
@@ -95,6 +109,20 @@ def _weighted_median(values: list[float], weights: list[float]) -> float:
         if running >= half:
             return value
     return pairs[-1][0]
+
+
+def _curve(calls: list[tuple[int, float]], weights: list[float]) -> tuple[float, float, float]:
+    """The weighted least-squares parabola, if calls of three lengths give
+    one with no negative term; else the line (_line) with no square term."""
+    if len({x for (x, _), w in zip(calls, weights) if w > OUTLIER_WEIGHT}) >= 3:
+        root = np.sqrt(np.asarray(weights))
+        x = np.asarray([c[0] for c in calls], dtype=float)
+        terms = np.stack([np.ones_like(x), x, x * x], axis=1) * root[:, None]
+        target = np.asarray([c[1] for c in calls]) * root
+        solution, *_ = np.linalg.lstsq(terms, target, rcond=None)
+        if np.all(solution >= 0) and solution[1] > 0:
+            return float(solution[0]), float(solution[1]), float(solution[2])
+    return (*_line(calls, weights), 0.0)
 
 
 def _line(calls: list[tuple[int, float]], weights: list[float]) -> tuple[float, float]:

@@ -180,6 +180,7 @@ class Utterance:
         self.audio_seconds = 0.0
         self._audio_done = 0.0
         self._estimated_done = 0.0
+        self._tokens_done = 0
         """Heard / estimated audio of the segments synthesised (see _known_audio)."""
         self.model_seconds = 0.0
         self.first_model_seconds = 0.0
@@ -283,7 +284,12 @@ class Utterance:
         with self._cut_lock:
             if not cost:  # nothing timed yet: cap by the number of streams instead
                 return self.segmenter.next(share=self.engine.active)
-            return self.segmenter.next(fit=affordable_tokens(cost, seconds), reach=cost.tokens_for(seconds))
+            fit, reach = affordable_tokens(cost, seconds), cost.tokens_for(seconds)
+            if fit is not None and fit > 0 and cost.seconds(fit) * slowdown(sharing) >= fit * self._audio_per_token():
+                # Slower than real time even at this size: a phrase cut would
+                # not save the stream, only add a cut. Throughput it is.
+                reach = None
+            return self.segmenter.next(fit=fit, reach=reach)
 
     # -- audio out ------------------------------------------------------------
     def _clock(self) -> float:
@@ -344,6 +350,12 @@ class Utterance:
         self._audio_done += (trim(raw).size / SAMPLE_RATE
                              + pause_seconds(segment.boundary, s.sentence_silence, s.clause_silence))
         self._estimated_done += self._estimate(segment)
+        self._tokens_done += len(segment.tokens)
+
+    def _audio_per_token(self) -> float:
+        """Seconds heard per token in this stream so far (voice, speed and
+        text decide it), or the rough estimate before any audio."""
+        return self._audio_done / self._tokens_done if self._tokens_done else SECONDS_PER_TOKEN / self.speed
 
     def _cost(self, tokens: int) -> float:
         return self.engine.settings.cost.seconds(tokens)
