@@ -15,8 +15,9 @@ Sizes come from the engine: the first call is sized to give first audio
 quickly (`first_tokens`, from the measured cost), but it runs on to the
 first clause or sentence end as long as that stays under `first_max`;
 later calls hold `growth` x the tokens already cut, or what the time left
-affords (`fit`), but never end below a clause while one ends within
-`max_tokens`. Nothing is dropped and nothing repeated: the segments joined
+affords (`fit`), and end below a clause only when its end is out of reach:
+past `max_tokens`, or past the time left (`reach`), and then at a phrase
+boundary (a phrase cut is heard less than a gap). Nothing is dropped and nothing repeated: the segments joined
 with spaces are exactly the input.
 """
 
