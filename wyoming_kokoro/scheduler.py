@@ -30,7 +30,6 @@ popped, so no further model work is started for a gone client.
 from __future__ import annotations
 
 import asyncio
-import heapq
 import itertools
 import logging
 import threading
@@ -70,7 +69,8 @@ class Scheduler:
 
     def __init__(self, workers: int = 1) -> None:
         self.workers = workers
-        self._heap: list[_Job] = []
+        self._jobs: list[_Job] = []
+        """Waiting jobs, unordered: `_take` picks the earliest one that may run."""
         self._cond = threading.Condition()
         self._seq = itertools.count()
         self._closed = False
@@ -104,31 +104,30 @@ class Scheduler:
         with self._cond:
             if self._closed:
                 raise RuntimeError("scheduler is closed")
-            heapq.heappush(self._heap, job)
+            self._jobs.append(job)
             self._cond.notify()
         return future
 
     @property
     def pending(self) -> int:
         with self._cond:
-            return sum(1 for job in self._heap if not job.future.cancelled())
+            return sum(1 for job in self._jobs if not job.future.cancelled())
 
     @property
     def queued(self) -> int:
         """Calls running or waiting (cancelled ones included: cheap, and
         they are dropped at the next pop)."""
         with self._cond:
-            return self.busy + len(self._heap)
+            return self.busy + len(self._jobs)
 
     def retime(self, owner: object, shift: float) -> None:
         """Move the waiting calls of `owner` later by `shift` seconds (its
         playback started later than their deadlines assumed)."""
         with self._cond:
-            for job in self._heap:
+            for job in self._jobs:
                 if job.owner is owner:
                     job.deadline += shift
                     job.latest += shift
-            heapq.heapify(self._heap)
 
     def room(self, owner: object, now: float | None = None) -> float:
         """Seconds a call of `owner` starting now may take before some waiting
@@ -141,8 +140,7 @@ class Scheduler:
             if self.busy < self.workers:
                 return float("inf")
             # A call whose stream has one running waits for that, not for us.
-            waiting = sorted(job for job in self._heap if job.owner is not owner and not job.future.cancelled()
-                             and id(job.owner) not in self._running)
+            waiting = sorted(self._waiting_for_a_worker(owner))
         room, before = float("inf"), 0.0
         for job in waiting:
             before += job.floor
@@ -154,8 +152,7 @@ class Scheduler:
         with, itself included: those running, and those of other owners
         waiting that will start as a worker frees (at most one per worker)."""
         with self._cond:
-            others = {id(job.owner) for job in self._heap
-                      if job.owner is not owner and not job.future.cancelled()} - self._running
+            others = {id(job.owner) for job in self._waiting_for_a_worker(owner)}
             running = self.busy + (0 if id(owner) in self._running else 1)
             return max(1, min(self.workers, running + len(others)))
 
@@ -179,17 +176,21 @@ class Scheduler:
         self._area += self.busy * (now - self._area_at)
         self._area_at = now
 
+    def _waiting_for_a_worker(self, owner: object) -> list[_Job]:
+        """Live jobs of other owners that will start as soon as a worker is
+        free (not those waiting for their own stream's running call)."""
+        return [job for job in self._jobs if job.owner is not owner and not job.future.cancelled()
+                and id(job.owner) not in self._running]
+
     def _take(self) -> _Job | None:
         """The earliest-deadline job whose owner has no call running (cancelled
         jobs are dropped on the way); None if every waiting job must wait."""
-        self._heap = [job for job in self._heap if not job.future.cancelled()]
-        heapq.heapify(self._heap)
-        ready = [job for job in self._heap if job.owner is None or id(job.owner) not in self._running]
+        self._jobs = [job for job in self._jobs if not job.future.cancelled()]
+        ready = [job for job in self._jobs if job.owner is None or id(job.owner) not in self._running]
         if not ready:
             return None
         job = min(ready)
-        self._heap.remove(job)
-        heapq.heapify(self._heap)
+        self._jobs.remove(job)
         return job
 
     def _work(self) -> None:
@@ -224,9 +225,9 @@ class Scheduler:
         """Stop taking jobs, drop pending ones, wait for running ones."""
         with self._cond:
             self._closed = True
-            for job in self._heap:
+            for job in self._jobs:
                 job.loop.call_soon_threadsafe(job.future.cancel)
-            self._heap.clear()
+            self._jobs.clear()
             self._cond.notify_all()
         for thread in self._threads:
             thread.join(timeout)
