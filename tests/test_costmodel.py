@@ -47,6 +47,29 @@ def test_a_warm_up_taken_under_load_is_forgotten_once_the_machine_is_quiet():
     assert cost.tokens_for(0.5) >= 18
 
 
+def test_calls_that_shared_the_cores_teach_the_cost_of_sharing_not_the_solo_cost():
+    """Two stand-in streams: 1.9x was assumed for a call sharing the cores with
+    one other, 2.0-2.2x measured, and calls sized with no time to spare were
+    heard late. Scaling shared calls down by the assumed factor and fitting
+    them would have hidden the error in the fit."""
+    def alone(n: int) -> float:
+        return 0.05 + 0.025 * n
+
+    cost = CostModel([(n, alone(n)) for n in (10, 40, 80)])
+    assert cost.slowdown(1) == 1.0 and cost.slowdown(2) == pytest.approx(1.9)
+    for _ in range(30):
+        for n in (20, 44, 71):
+            cost.observe(n, alone(n) * 2.2, running=2.0)
+    assert cost.slowdown(2) == pytest.approx(2.2, abs=0.02)
+    assert cost.seconds(44) == pytest.approx(alone(44))  # a lone stream is sized as before
+    cost.observe(44, alone(44) * 50, running=2.0)  # a stall: one call's lesson is bounded
+    assert cost.slowdown(2) < 2.4
+    learnt = cost.slowdown(2)
+    cost.observe(44, alone(44), running=1.1)  # as good as alone: teaches nothing about sharing
+    cost.observe(44, alone(44) * 1.1, running=1.3)  # overlapped briefly: says less than a shared call
+    assert learnt - 0.1 < cost.slowdown(2) < learnt
+
+
 def test_noise_never_gives_a_negative_or_free_call():
     cost = CostModel([(20, 0.5), (21, 0.2)])  # more tokens, less time: noise
     fixed, per_token = cost.line

@@ -10,10 +10,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from wyoming_kokoro.costmodel import CostModel, slowdown
+from wyoming_kokoro.costmodel import CostModel
 from wyoming_kokoro.engine import SAFETY, EngineSettings, Utterance, affordable_tokens
 from wyoming_kokoro.scheduler import Scheduler
 from wyoming_kokoro.segment import CONTENDED_FIRST, LONGEST_WORD, PHRASE, Segmenter
+from wyoming_kokoro.vocab import tokenize
 
 
 def test_small_first_budget_takes_one_more_word_rather_than_an_article():
@@ -155,6 +156,7 @@ class _Engine:
     def __init__(self, scheduler: Scheduler) -> None:
         self.scheduler = scheduler
         self.active = 2
+        self.streams: set = set()
         self.settings = EngineSettings(first_tokens=5, growth=1.5, cost=CostModel([(10, 0.25), (50, 1.05)]))
 
 
@@ -328,6 +330,33 @@ def test_a_clause_out_of_reach_is_cut_at_a_phrase_boundary_rather_than_heard_lat
     assert segmenter.next(fit=8, reach=9).phonemes == text
 
 
+@pytest.mark.parametrize("closed", [True, False])
+def test_a_later_segment_runs_on_to_a_sentence_end_only_when_time_allows(closed):
+    """SLACK lets a segment run past its aim to end on a sentence. When the
+    time left sets the aim, its margin is for the cost model's error, not
+    for a run-on. Measured before: two streams of the paragraph, its last
+    sentence (140 tokens) taken whole at an aim of 108 and heard 0.6-0.9 s
+    late, where a clause end was within the aim."""
+    clause = "ɪf ju ɑɹ plˈænɪŋ tə hˈæŋ ðə wˈɑʃɪŋ ˈaʊt,"
+    sentence = clause + " ðə mˈɔɹnɪŋ ɪz jʊɹ bˈɛst wˈɪndoʊ, ænd ju mˈaɪt wˈɑnt tə klˈoʊz ðə skˈaɪlaɪt."
+    opening = "ðə lˈaɪts."
+    whole, aim = len(tokenize(sentence)), int(len(tokenize(sentence)) / 1.25)
+
+    def second(growth: float, **limits) -> str:
+        segmenter = Segmenter(len(tokenize(opening)), growth, 200)
+        segmenter.add(opening + " " + sentence)
+        segmenter.closed = closed
+        segmenter.next()
+        return segmenter.next(**limits).phonemes
+
+    # Growth sets the aim and time is plentiful: the run-on to the sentence end.
+    assert second(aim / len(tokenize(opening)), fit=200, reach=200) == sentence
+    # The time left sets the aim: the latest clause end within it, in reach or not.
+    for reach in (None, whole + 20, whole - 5):
+        cut = second(20.0, fit=aim, reach=reach)
+        assert sentence.startswith(cut) and cut.endswith(",") and len(tokenize(cut)) <= aim
+
+
 def test_phrase_starters_are_found_in_their_running_speech_forms():
     """'to' alone is /tu/, but in 'set the heating to come on' it is /tə/:
     the form a phrase boundary must be found by."""
@@ -343,9 +372,32 @@ def test_phrase_starters_are_found_in_their_running_speech_forms():
     assert {"tu", "tə"} <= starts
 
 
+def test_the_first_of_two_streams_started_together_sizes_its_first_call_for_both():
+    """Two satellites ask at once: the stream that cuts first has no call of
+    the other's to see yet, only its text. Measured before: that stream took
+    the whole 42-token sentence as if alone and its first audio came after
+    2.4 s, the other's after 0.9 s."""
+    scheduler = Scheduler(2)
+    engine = _Engine(scheduler)
+    text = " ".join(["abcd"] * 60)
+    sizes = {}
+    for others in (0, 1):
+        first = Utterance(engine, _Voice(), 1.0)
+        first.segmenter.add(text)
+        waiting = [Utterance(engine, _Voice(), 1.0) for _ in range(others)]
+        for other in waiting:
+            other.segmenter.add(text)
+        engine.streams = {first, *waiting}
+        sizes[others] = len(first._cut_first().tokens)
+    scheduler.close()
+    alone, shared = (engine.settings.first_sizes(n)[0] for n in (1, 2))
+    assert alone - 5 < sizes[0] <= alone
+    assert shared - 5 < sizes[1] <= shared < alone
+
+
 def test_a_first_call_that_will_share_the_cores_is_sized_for_it():
     settings = EngineSettings(first_seconds=0.5, first_max_seconds=1.5, cost=CostModel([(10, 0.3), (50, 1.1)]))
     (aim1, most1), (aim2, most2) = settings.first_sizes(1), settings.first_sizes(2)
     assert (aim1, most1) == (settings.cost.tokens_for(0.5), settings.cost.tokens_for(1.5)) == (20, 69)
-    assert most2 == settings.cost.tokens_for(1.5 / slowdown(2)) == 34
-    assert aim2 == settings.cost.tokens_for(0.5 / slowdown(2)) == 8
+    assert most2 == settings.cost.tokens_for(1.5 / settings.cost.slowdown(2)) == 34
+    assert aim2 == settings.cost.tokens_for(0.5 / settings.cost.slowdown(2)) == 8

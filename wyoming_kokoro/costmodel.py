@@ -44,6 +44,8 @@ class CostModel:
         self._calls: deque[tuple[int, float]] = deque(maxlen=WINDOW)
         self._lock = threading.Lock()
         self._fit: tuple[float, float, float] | None = None
+        self.shared_cost = SHARED_COST
+        """Learnt from calls that shared the cores (see observe)."""
         for tokens, seconds in timings:
             self.observe(tokens, seconds)
 
@@ -51,12 +53,36 @@ class CostModel:
         """Anything observed yet (otherwise sizes fall back to token counts)."""
         return self._fit is not None
 
-    def observe(self, tokens: int, seconds: float) -> None:
+    def observe(self, tokens: int, seconds: float, running: float = 1.0) -> None:
+        """A call of `tokens` took `seconds` while `running` calls (itself
+        included, a mean over its time) ran on the same cores.
+
+        A call that ran alone refits the cost. One that shared the cores
+        teaches the cost of sharing instead: how much longer it took than
+        the fit says a lone call takes. Were it scaled down by an assumed
+        factor and fitted too, any factor would explain itself (the fit
+        would absorb the error), and the stand-in's two streams showed the
+        error: 1.9x assumed, 2.0-2.2x measured for 44- and 71-token calls,
+        so calls sized with no time to spare ended 0.1-0.5 s late.
+        """
         if tokens <= 0 or not math.isfinite(seconds) or seconds <= 0:
             return
         with self._lock:
-            self._calls.append((tokens, seconds))
-            self._fit = _fit(self._calls)
+            if running < SOLO or self._fit is None:
+                self._calls.append((tokens, seconds))
+                self._fit = _fit(self._calls)
+                return
+            solo = self.seconds(tokens)
+            if solo > 0:
+                extra = (seconds / solo - 1.0) / (running - 1.0)
+                extra = min(MAX_SHARED_COST, max(MIN_SHARED_COST, extra))
+                # A call that overlapped another only briefly says little.
+                self.shared_cost += SHARED_RATE * min(1.0, running - 1.0) * (extra - self.shared_cost)
+
+    def slowdown(self, sharing: float) -> float:
+        """How many times longer a call takes when `sharing` calls (itself
+        included) run at once on the same cores."""
+        return 1.0 + self.shared_cost * max(0.0, sharing - 1.0)
 
     @property
     def line(self) -> tuple[float, float]:
@@ -69,6 +95,7 @@ class CostModel:
         return self._fit or (0.0, 0.0, 0.0)
 
     def seconds(self, tokens: int) -> float:
+        """What a call of `tokens` takes alone."""
         fixed, per_token, square = self.curve
         return fixed + per_token * tokens + square * tokens * tokens
 
@@ -142,15 +169,19 @@ OUTLIER_WEIGHT = 0.05
 """Weight left to a call over 3x off the typical cost per token."""
 
 SHARED_COST = 0.9
-"""Extra cost per other call running alongside: a call that shares the cores
-with one other takes 1.9x as long as alone. Measured on 2 cores (stand-in
-fp32, 2 threads per call): two 30-token calls side by side 2.0x, two
-80-token calls 1.8x. The cost model is kept in solo seconds (calls that
-shared are scaled down by this) so that one busy minute with two streams
-does not make the next lone stream's sizing pessimistic."""
+"""Extra cost per other call running alongside, until calls that shared the
+cores tell (CostModel.observe): a call that shares the cores with one other
+takes 1.9x as long as alone. Measured on 2 cores (stand-in fp32, 2 threads
+per call): two 30-token calls side by side 2.0x, two 80-token calls 1.8x,
+two 44-token calls 2.0-2.2x. The fit itself is kept in solo seconds so that
+one busy minute with two streams does not make the next lone stream's
+sizing pessimistic."""
 
+SOLO = 1.2
+"""A call that ran with fewer calls than this alongside, on average, ran alone."""
 
-def slowdown(sharing: float) -> float:
-    """How many times longer a call takes when `sharing` calls (itself
-    included) run at once on the same cores."""
-    return 1.0 + SHARED_COST * max(0.0, sharing - 1.0)
+MIN_SHARED_COST, MAX_SHARED_COST = 0.3, 1.5
+"""One call's lesson is bounded: a stall is not a law of nature."""
+
+SHARED_RATE = 0.2
+"""How far one shared call moves the learnt cost of sharing."""

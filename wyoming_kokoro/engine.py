@@ -23,7 +23,7 @@ import numpy as np
 from . import SAMPLE_RATE
 from .cache import AudioCache
 from .chunk import pause_seconds, silence, trim
-from .costmodel import CostModel, slowdown
+from .costmodel import CostModel
 from .infer import KokoroModel
 from .scheduler import Scheduler
 from .segment import PHRASE_STARTERS, Segment, Segmenter, bare
@@ -77,8 +77,8 @@ class EngineSettings:
     def first_sizes(self, sharing: int = 1) -> tuple[int, int]:
         """(aim, most) tokens of a first segment, from the cost right now, for
         a call that shares the cores with `sharing` - 1 others."""
-        aim = self.cost.tokens_for(self.first_seconds / slowdown(sharing))
-        most = self.cost.tokens_for(self.first_max_seconds / slowdown(sharing))
+        aim = self.cost.tokens_for(self.first_seconds / self.cost.slowdown(sharing))
+        most = self.cost.tokens_for(self.first_max_seconds / self.cost.slowdown(sharing))
         if aim is None:  # nothing timed yet: the configured aim, and the same ratio of aim to most
             return self.first_tokens, int(self.first_tokens * self.first_max_seconds / self.first_seconds)
         aim = max(MIN_FIRST_TOKENS, min(aim, self.max_tokens))
@@ -97,7 +97,7 @@ class Engine:
                  cache: AudioCache | None = None) -> None:
         self.model = model
         self.cache = cache
-        self.active = 0
+        self.streams: set[Utterance] = set()
         """Utterances currently producing audio (they share the model)."""
         self.voices = voices
         self.scheduler = scheduler
@@ -106,6 +106,10 @@ class Engine:
         """(text, espeak language) -> phonemes: normalise + phonemise."""
         self._phrase_starts: dict[str, frozenset[str]] = {}
         self._phrase_lock = threading.Lock()
+
+    @property
+    def active(self) -> int:
+        return len(self.streams)
 
     def phrase_starts(self, language: str) -> frozenset[str]:
         """Phoneme forms of the words that open a phrase in `language`
@@ -142,9 +146,9 @@ class Engine:
             mark = self.scheduler.mark()
             audio = self.model.run(segment.tokens, voice.style(len(segment.tokens)), speed)
             seconds = time.monotonic() - mark[0]
-            # In solo seconds: a call that shared the cores with another
-            # stream's took longer for that reason alone (costmodel.slowdown).
-            self.settings.cost.observe(len(segment.tokens), seconds / slowdown(self.scheduler.mean_running(mark)))
+            # A call that shared the cores with another stream's took longer
+            # for that reason alone (CostModel.observe, CostModel.slowdown).
+            self.settings.cost.observe(len(segment.tokens), seconds, self.scheduler.mean_running(mark))
             return audio
         except Exception as error:  # noqa: BLE001 - ORT raises plain RuntimeError
             words = segment.phonemes.split()
@@ -260,7 +264,7 @@ class Utterance:
         with self._cut_lock:
             if self.engine.settings.cost:
                 # It runs alongside the calls of the other streams, slower.
-                self.segmenter.size_first(*self.engine.settings.first_sizes(scheduler.sharing(self)))
+                self.segmenter.size_first(*self.engine.settings.first_sizes(self._sharing()))
             return self.segmenter.next(share=share)
 
     def _cut_later(self, audio_before: float) -> Segment | None:
@@ -269,27 +273,36 @@ class Utterance:
         enough to finish before this stream's buffered audio runs out and
         before any waiting call of another stream is pushed past the moment
         its own listener would hear a gap (Scheduler.room). A call that will
-        run alongside other streams' calls takes longer (costmodel.slowdown).
+        run alongside other streams' calls takes longer (CostModel.slowdown).
 
         audio_before: estimated seconds of this stream's audio before this
         segment.
         """
         now = time.monotonic()
         scheduler = self.engine.scheduler
-        left, room, sharing = self._deadline(audio_before) - now, scheduler.room(self, now), scheduler.sharing(self)
-        seconds = min(left, room) / slowdown(sharing)
+        left, room, sharing = self._deadline(audio_before) - now, scheduler.room(self, now), self._sharing()
         cost = self.engine.settings.cost
-        _LOGGER.debug("utterance %x cut: %.2f s of audio left, room %.2f s, sharing %d, cost %s",
-                      id(self) & 0xFFFF, left, room, sharing, cost.describe())
+        slower = cost.slowdown(sharing)
+        seconds = min(left, room) / slower
+        _LOGGER.debug("utterance %x cut: %.2f s of audio left, room %.2f s, sharing %d (%.2fx), cost %s",
+                      id(self) & 0xFFFF, left, room, sharing, slower, cost.describe())
         with self._cut_lock:
             if not cost:  # nothing timed yet: cap by the number of streams instead
                 return self.segmenter.next(share=self.engine.active)
             fit, reach = affordable_tokens(cost, seconds), cost.tokens_for(seconds)
-            if fit is not None and fit > 0 and cost.seconds(fit) * slowdown(sharing) >= fit * self._audio_per_token():
+            if fit is not None and fit > 0 and cost.seconds(fit) * slower >= fit * self._audio_per_token():
                 # Slower than real time even at this size: a phrase cut would
                 # not save the stream, only add a cut. Throughput it is.
                 reach = None
             return self.segmenter.next(fit=fit, reach=reach)
+
+    def _sharing(self) -> int:
+        """Calls a call of ours starting now will share the cores with: the
+        scheduler's count, and streams with text waiting to be cut (two
+        streams started together: the one that cuts first must not size
+        its call as if it had the cores to itself)."""
+        cutting = [other for other in list(self.engine.streams) if other is not self and other.segmenter]
+        return self.engine.scheduler.sharing(self, about_to=cutting)
 
     # -- audio out ------------------------------------------------------------
     def _clock(self) -> float:
@@ -434,7 +447,7 @@ class Utterance:
                 await queue.put(error)
 
         producer = asyncio.create_task(produce(), name="utterance-producer")
-        self.engine.active += 1
+        self.engine.streams.add(self)
         settings = self.engine.settings
         pause = 0.0  # the pause the previous segment ends with: sent once more audio follows
         try:
@@ -462,7 +475,7 @@ class Utterance:
                 self.audio_seconds += piece.size / SAMPLE_RATE
                 yield piece
         finally:
-            self.engine.active -= 1
+            self.engine.streams.discard(self)
             producer.cancel()
             for future in submitted:
                 future.cancel()

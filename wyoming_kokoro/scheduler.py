@@ -34,7 +34,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -147,12 +147,20 @@ class Scheduler:
             room = min(room, job.latest - now - before)
         return room
 
-    def sharing(self, owner: object) -> int:
+    def sharing(self, owner: object, about_to: Iterable[object] = ()) -> int:
         """Calls that a call of `owner` starting now will share the cores
         with, itself included: those running, and those of other owners
-        waiting that will start as a worker frees (at most one per worker)."""
+        waiting that will start as a worker frees (at most one per worker).
+
+        about_to: other owners with no call submitted yet that are about to
+        submit one (a stream with text to cut): counted unless they have a
+        call running already.
+        """
         with self._cond:
             others = {id(job.owner) for job in self._waiting_for_a_worker(owner)}
+            others.update(id(other) for other in about_to)
+            others -= self._running
+            others.discard(id(owner))
             running = self.busy + (0 if id(owner) in self._running else 1)
             return max(1, min(self.workers, running + len(others)))
 
