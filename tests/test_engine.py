@@ -323,8 +323,13 @@ def test_a_clause_out_of_reach_is_cut_at_a_phrase_boundary_rather_than_heard_lat
     # Out of reach: the latest phrase boundary within the aim.
     assert cuts[40].phonemes == "ðə hˈiɾɪŋ ɪz ˈɔn" and cuts[40].boundary == PHRASE
     assert len(cuts[40].tokens) <= 30
-    # No phrase boundary is within an aim this small either: the clause, late, never word fragments.
+    # No phrase boundary is within an aim this small: the first past it, never word fragments.
     segmenter = Segmenter(10, 2.0, 200, phrase_starts=starts)
+    segmenter.add("ðə lˈaɪts. " + text)
+    segmenter.next()
+    assert segmenter.next(fit=8, reach=9).phonemes == "ðə hˈiɾɪŋ ɪz ˈɔn"
+    # A clause with no phrase boundary at all: the clause, late.
+    segmenter = Segmenter(10, 2.0, 200, phrase_starts=frozenset())
     segmenter.add("ðə lˈaɪts. " + text)
     segmenter.next()
     assert segmenter.next(fit=8, reach=9).phonemes == text
@@ -399,5 +404,5 @@ def test_a_first_call_that_will_share_the_cores_is_sized_for_it():
     settings = EngineSettings(first_seconds=0.5, first_max_seconds=1.5, cost=CostModel([(10, 0.3), (50, 1.1)]))
     (aim1, most1), (aim2, most2) = settings.first_sizes(1), settings.first_sizes(2)
     assert (aim1, most1) == (settings.cost.tokens_for(0.5), settings.cost.tokens_for(1.5)) == (20, 69)
-    assert most2 == settings.cost.tokens_for(1.5 / settings.cost.slowdown(2)) == 34
-    assert aim2 == settings.cost.tokens_for(0.5 / settings.cost.slowdown(2)) == 8
+    assert most2 == settings.cost.tokens_for(1.5, 2) == 34
+    assert aim2 == settings.cost.tokens_for(0.5, 2) == 8

@@ -38,82 +38,105 @@ WINDOW = 48
 
 
 class CostModel:
-    """Thread-safe: observed on worker threads, read on the event loop."""
+    """Thread-safe: observed on worker threads, read on the event loop.
+
+    Two fits: calls that ran alone, and calls that shared the cores with one
+    other. Sharing does not cost a fixed factor: on 2 cores (stand-in fp32,
+    2 threads per call) two 17-token calls side by side took 2.6-3.0x as
+    long as alone, two 44-token calls 2.0-2.2x, two 80-token calls 1.8x
+    (short calls are many small operators, and four threads on two cores
+    wait for each other at each one). A factor fitted to all of them was
+    too hopeful for short calls, too gloomy for long ones, and either way
+    a listener heard a gap. Until SHARED_MIN_CALLS shared calls are in,
+    the lone fit times `slowdown` stands in for the shared one.
+    """
 
     def __init__(self, timings: Iterable[tuple[int, float]] = ()) -> None:
-        self._calls: deque[tuple[int, float]] = deque(maxlen=WINDOW)
         self._lock = threading.Lock()
-        self._fit: tuple[float, float, float] | None = None
-        self.shared_cost = SHARED_COST
-        """Learnt from calls that shared the cores (see observe)."""
+        self._solo = _Fitted()
+        self._shared = _Fitted()
         for tokens, seconds in timings:
             self.observe(tokens, seconds)
 
     def __bool__(self) -> bool:
         """Anything observed yet (otherwise sizes fall back to token counts)."""
-        return self._fit is not None
+        return self._solo.fit is not None
 
     def observe(self, tokens: int, seconds: float, running: float = 1.0) -> None:
         """A call of `tokens` took `seconds` while `running` calls (itself
-        included, a mean over its time) ran on the same cores.
-
-        A call that ran alone refits the cost. One that shared the cores
-        teaches the cost of sharing instead: how much longer it took than
-        the fit says a lone call takes. Were it scaled down by an assumed
-        factor and fitted too, any factor would explain itself (the fit
-        would absorb the error), and the stand-in's two streams showed the
-        error: 1.9x assumed, 2.0-2.2x measured for 44- and 71-token calls,
-        so calls sized with no time to spare ended 0.1-0.5 s late.
-        """
-        if tokens <= 0 or not math.isfinite(seconds) or seconds <= 0:
+        included, a mean over its time) ran on the same cores. One that
+        overlapped another only in part counts as shared, scaled to what
+        full sharing would have cost by `slowdown`."""
+        if tokens <= 0 or not math.isfinite(seconds) or seconds <= 0 or not math.isfinite(running):
             return
         with self._lock:
-            if running < SOLO or self._fit is None:
-                self._calls.append((tokens, seconds))
-                self._fit = _fit(self._calls)
-                return
-            solo = self.seconds(tokens)
-            if solo > 0:
-                extra = (seconds / solo - 1.0) / (running - 1.0)
-                extra = min(MAX_SHARED_COST, max(MIN_SHARED_COST, extra))
-                # A call that overlapped another only briefly says little.
-                self.shared_cost += SHARED_RATE * min(1.0, running - 1.0) * (extra - self.shared_cost)
-
-    def slowdown(self, sharing: float) -> float:
-        """How many times longer a call takes when `sharing` calls (itself
-        included) run at once on the same cores."""
-        return 1.0 + self.shared_cost * max(0.0, sharing - 1.0)
+            if running < SOLO or self._solo.fit is None:
+                self._solo.observe(tokens, seconds)
+            else:
+                self._shared.observe(tokens, seconds * slowdown(2.0) / slowdown(running))
 
     @property
     def line(self) -> tuple[float, float]:
-        """(fixed seconds, seconds per token); (0, 0) before any call."""
+        """(fixed seconds, seconds per token) of a lone call; (0, 0) before any call."""
         return self.curve[:2]
 
     @property
     def curve(self) -> tuple[float, float, float]:
-        """(fixed seconds, seconds per token, seconds per token squared)."""
-        return self._fit or (0.0, 0.0, 0.0)
+        """(fixed seconds, seconds per token, seconds per token squared) of a lone call."""
+        return self._solo.fit or (0.0, 0.0, 0.0)
 
-    def seconds(self, tokens: int) -> float:
-        """What a call of `tokens` takes alone."""
-        fixed, per_token, square = self.curve
-        return fixed + per_token * tokens + square * tokens * tokens
+    def _pick(self, sharing: float) -> tuple[tuple[float, float, float] | None, float]:
+        """The fit to use for a call that shares the cores with `sharing` - 1
+        others, and the factor its seconds are multiplied by."""
+        if sharing < SOLO:
+            return self._solo.fit, 1.0
+        if self._shared.fit is not None and self._shared.count >= SHARED_MIN_CALLS:
+            return self._shared.fit, slowdown(sharing) / slowdown(2.0)
+        return self._solo.fit, slowdown(sharing)
 
-    def tokens_for(self, seconds: float) -> int | None:
-        """Most tokens a call may hold to take at most `seconds` (negative:
-        not even an empty call fits; None: unknown, nothing observed)."""
-        if self._fit is None:
+    def seconds(self, tokens: int, sharing: float = 1.0) -> float:
+        """What a call of `tokens` takes alongside `sharing` - 1 others."""
+        fit, factor = self._pick(sharing)
+        fixed, per_token, square = fit or (0.0, 0.0, 0.0)
+        return factor * (fixed + per_token * tokens + square * tokens * tokens)
+
+    def tokens_for(self, seconds: float, sharing: float = 1.0) -> int | None:
+        """Most tokens a call may hold to take at most `seconds` alongside
+        `sharing` - 1 others (negative: not even an empty call fits; None:
+        unknown, nothing observed)."""
+        fit, factor = self._pick(sharing)
+        if fit is None or seconds == math.inf:
             return None
-        if seconds == math.inf:
-            return None
-        fixed, per_token, square = self._fit
+        fixed, per_token, square = fit
+        seconds /= factor
         if square <= 0 or seconds <= fixed:
             return int((seconds - fixed) / per_token) if per_token > 0 else -1
         return int((-per_token + math.sqrt(per_token * per_token + 4 * square * (seconds - fixed))) / (2 * square))
 
     def describe(self) -> str:
-        fixed, per_token, square = self.curve
-        return f"{fixed * 1000:.0f} ms + {per_token * 1000:.1f} ms per token + {square * 1e6:.1f} us per token^2"
+        text = _describe(self.curve)
+        if self._shared.fit is not None and self._shared.count >= SHARED_MIN_CALLS:
+            text += f"; shared by two: {_describe(self._shared.fit)}"
+        return text
+
+
+class _Fitted:
+    """Recent calls and the fit through them (the owner holds the lock)."""
+
+    def __init__(self) -> None:
+        self.calls: deque[tuple[int, float]] = deque(maxlen=WINDOW)
+        self.fit: tuple[float, float, float] | None = None
+        self.count = 0
+
+    def observe(self, tokens: int, seconds: float) -> None:
+        self.calls.append((tokens, seconds))
+        self.count += 1
+        self.fit = _fit(self.calls)
+
+
+def _describe(curve: tuple[float, float, float]) -> str:
+    fixed, per_token, square = curve
+    return f"{fixed * 1000:.0f} ms + {per_token * 1000:.1f} ms per token + {square * 1e6:.1f} us per token^2"
 
 
 def _fit(calls: Iterable[tuple[int, float]]) -> tuple[float, float, float]:
@@ -169,19 +192,21 @@ OUTLIER_WEIGHT = 0.05
 """Weight left to a call over 3x off the typical cost per token."""
 
 SHARED_COST = 0.9
-"""Extra cost per other call running alongside, until calls that shared the
-cores tell (CostModel.observe): a call that shares the cores with one other
-takes 1.9x as long as alone. Measured on 2 cores (stand-in fp32, 2 threads
-per call): two 30-token calls side by side 2.0x, two 80-token calls 1.8x,
-two 44-token calls 2.0-2.2x. The fit itself is kept in solo seconds so that
-one busy minute with two streams does not make the next lone stream's
-sizing pessimistic."""
+"""Extra cost per other call running alongside, before shared calls have
+been timed, and to scale between degrees of sharing: a call that shares
+the cores with one other takes 1.9x as long as alone (the middle of
+1.8-3.0x measured, see CostModel). The lone fit is kept apart so that one
+busy minute with two streams does not make the next lone stream's sizing
+pessimistic."""
 
 SOLO = 1.2
 """A call that ran with fewer calls than this alongside, on average, ran alone."""
 
-MIN_SHARED_COST, MAX_SHARED_COST = 0.3, 1.5
-"""One call's lesson is bounded: a stall is not a law of nature."""
+SHARED_MIN_CALLS = 3
+"""Shared calls timed before their own fit replaces lone cost x slowdown."""
 
-SHARED_RATE = 0.2
-"""How far one shared call moves the learnt cost of sharing."""
+
+def slowdown(sharing: float) -> float:
+    """How many times longer a call takes when `sharing` calls (itself
+    included) run at once on the same cores, by SHARED_COST."""
+    return 1.0 + SHARED_COST * max(0.0, sharing - 1.0)

@@ -77,8 +77,8 @@ class EngineSettings:
     def first_sizes(self, sharing: int = 1) -> tuple[int, int]:
         """(aim, most) tokens of a first segment, from the cost right now, for
         a call that shares the cores with `sharing` - 1 others."""
-        aim = self.cost.tokens_for(self.first_seconds / self.cost.slowdown(sharing))
-        most = self.cost.tokens_for(self.first_max_seconds / self.cost.slowdown(sharing))
+        aim = self.cost.tokens_for(self.first_seconds, sharing)
+        most = self.cost.tokens_for(self.first_max_seconds, sharing)
         if aim is None:  # nothing timed yet: the configured aim, and the same ratio of aim to most
             return self.first_tokens, int(self.first_tokens * self.first_max_seconds / self.first_seconds)
         aim = max(MIN_FIRST_TOKENS, min(aim, self.max_tokens))
@@ -147,7 +147,7 @@ class Engine:
             audio = self.model.run(segment.tokens, voice.style(len(segment.tokens)), speed)
             seconds = time.monotonic() - mark[0]
             # A call that shared the cores with another stream's took longer
-            # for that reason alone (CostModel.observe, CostModel.slowdown).
+            # for that reason alone (CostModel.observe).
             self.settings.cost.observe(len(segment.tokens), seconds, self.scheduler.mean_running(mark))
             return audio
         except Exception as error:  # noqa: BLE001 - ORT raises plain RuntimeError
@@ -273,7 +273,7 @@ class Utterance:
         enough to finish before this stream's buffered audio runs out and
         before any waiting call of another stream is pushed past the moment
         its own listener would hear a gap (Scheduler.room). A call that will
-        run alongside other streams' calls takes longer (CostModel.slowdown).
+        run alongside other streams' calls takes longer (CostModel.seconds).
 
         audio_before: estimated seconds of this stream's audio before this
         segment.
@@ -282,15 +282,14 @@ class Utterance:
         scheduler = self.engine.scheduler
         left, room, sharing = self._deadline(audio_before) - now, scheduler.room(self, now), self._sharing()
         cost = self.engine.settings.cost
-        slower = cost.slowdown(sharing)
-        seconds = min(left, room) / slower
-        _LOGGER.debug("utterance %x cut: %.2f s of audio left, room %.2f s, sharing %d (%.2fx), cost %s",
-                      id(self) & 0xFFFF, left, room, sharing, slower, cost.describe())
+        seconds = min(left, room)
+        _LOGGER.debug("utterance %x cut: %.2f s of audio left, room %.2f s, sharing %d, cost %s",
+                      id(self) & 0xFFFF, left, room, sharing, cost.describe())
         with self._cut_lock:
             if not cost:  # nothing timed yet: cap by the number of streams instead
                 return self.segmenter.next(share=self.engine.active)
-            fit, reach = affordable_tokens(cost, seconds), cost.tokens_for(seconds)
-            if fit is not None and fit > 0 and cost.seconds(fit) * slower >= fit * self._audio_per_token():
+            fit, reach = affordable_tokens(cost, seconds, sharing), cost.tokens_for(seconds, sharing)
+            if fit is not None and fit > 0 and cost.seconds(fit, sharing) >= fit * self._audio_per_token():
                 # Slower than real time even at this size: a phrase cut would
                 # not save the stream, only add a cut. Throughput it is.
                 reach = None
@@ -481,11 +480,11 @@ class Utterance:
                 future.cancel()
 
 
-def affordable_tokens(cost: CostModel, seconds: float) -> int | None:
+def affordable_tokens(cost: CostModel, seconds: float, sharing: float = 1.0) -> int | None:
     """Tokens a call may have to take at most `seconds` (None: unbounded;
     <= 0: not even a short call fits, the stream is late), with SAFETY to
     spare for the cost model's error."""
-    return cost.tokens_for(seconds * SAFETY)
+    return cost.tokens_for(seconds * SAFETY, sharing)
 
 
 def _resolve(future: asyncio.Future, value) -> None:

@@ -124,9 +124,10 @@ class Segmenter:
         the margin. fit lowers the aim. A later segment still ends at the
         clause's end if that is within reach; if it is not, at a phrase
         boundary within the aim (a phrase cut is heard less than a gap);
-        and with no phrase boundary there either, at the clause's end
-        anyway, if one ends within max_tokens: a gap is better than a
-        clause spoken as a string of fragments. fit <= 0 means the stream
+        with none there, at the first one past the aim (late by a phrase,
+        not by the clause: two stand-in streams had 3.5 s gaps waiting for
+        a 66-token clause), and only with none at all at the clause's end:
+        never inside a phrase. fit <= 0 means the stream
         is late already: then fewer, longer calls catch up fastest, ending
         at sentences and clauses.
         """
@@ -217,7 +218,10 @@ class Segmenter:
             if rank == clause and later and later[1] > most:
                 later = None  # a clause too long to wait for: cut inside it
                 if not first and _RANK[PHRASE] not in within:
-                    return beyond[rank][0]  # no phrase boundary in reach: the clause, late
+                    # No phrase boundary within the aim: the first one past
+                    # it, late by a phrase rather than by the whole clause
+                    # (the clause's end if it has none).
+                    return beyond.get(_RANK[PHRASE], beyond[rank])[0]
             if rank in within and not (short and later and (later[1] <= stretch or not timed)):
                 return within[rank][0]
             if later:
