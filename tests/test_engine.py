@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from wyoming_kokoro.costmodel import CostModel
-from wyoming_kokoro.engine import SAFETY, EngineSettings, Utterance, affordable_tokens
+from wyoming_kokoro.engine import HOLD_MARGIN, MAX_HOLD, SAFETY, EngineSettings, Utterance, affordable_tokens
 from wyoming_kokoro.scheduler import Scheduler
 from wyoming_kokoro.segment import CONTENDED_FIRST, LONGEST_WORD, PHRASE, Segmenter
 from wyoming_kokoro.vocab import tokenize
@@ -398,6 +398,41 @@ def test_the_first_of_two_streams_started_together_sizes_its_first_call_for_both
     alone, shared = (engine.settings.first_sizes(n)[0] for n in (1, 2))
     assert alone - 5 < sizes[0] <= alone
     assert shared - 5 < sizes[1] <= shared < alone
+
+
+def test_first_audio_is_held_when_a_later_call_would_leave_a_gap():
+    """A player's jitter buffer: two stand-in streams started together gave
+    first calls of 1.4 s of audio followed by clauses that took longer
+    alongside the other stream, and both listeners heard gaps. The first
+    audio is held back by the longest wait the cost model foresees."""
+    scheduler = Scheduler(2)
+    engine = _Engine(scheduler)
+    engine.settings.cost = CostModel([(10, 0.25), (50, 1.05)])  # alone: 50 ms + 20 ms per token
+    utterance = Utterance(engine, _Voice(), 1.0)
+    long_clause = " ".join(["abcdef"] * 25) + "."  # 175 tokens: 3.55 s
+    utterance.segmenter.add("abcdef abcdef abcdef, " + long_clause)
+    second = utterance.segmenter.next(fit=30)  # the second call: 21 tokens, 0.47 s
+    assert len(second.tokens) == 21 and second.phonemes.endswith(",")
+    now = time.monotonic()
+    utterance._started, utterance._audio_done, utterance._tokens_done = now, 1.0, 10  # 0.1 s of audio a token
+    gap = utterance._gap_after_first(second, audio_before=0.0)
+    # the long clause ends 0.47 + 3.55 s (x HOLD_MARGIN) after now; it is needed
+    # after the first audio (1.0 s), the second's (2.1 s) and a clause pause (0.1 s)
+    assert gap == pytest.approx((0.47 + 3.55) * HOLD_MARGIN - 3.2, abs=0.05)
+
+    async def hold(seconds: float) -> tuple[float, float]:
+        utterance._hold, utterance._later_submitted = seconds, True
+        utterance._second_cut = asyncio.Event()
+        utterance._second_cut.set()
+        before, started = time.monotonic(), utterance._started
+        await utterance._hold_first()
+        return time.monotonic() - before, utterance._started - started
+
+    waited, moved = asyncio.run(hold(gap))
+    assert waited == pytest.approx(MAX_HOLD, abs=0.1) and moved == pytest.approx(MAX_HOLD)
+    waited, moved = asyncio.run(hold(0.0))  # no gap foreseen: no wait
+    assert waited < 0.05 and moved == 0
+    scheduler.close()
 
 
 def test_a_first_call_that_will_share_the_cores_is_sized_for_it():

@@ -40,27 +40,33 @@ WINDOW = 48
 class CostModel:
     """Thread-safe: observed on worker threads, read on the event loop.
 
-    Two fits: calls that ran alone, and calls that shared the cores with one
-    other. Sharing does not cost a fixed factor: on 2 cores (stand-in fp32,
-    2 threads per call) two 17-token calls side by side took 2.6-3.0x as
-    long as alone, two 44-token calls 2.0-2.2x, two 80-token calls 1.8x
-    (short calls are many small operators, and four threads on two cores
-    wait for each other at each one). A factor fitted to all of them was
-    too hopeful for short calls, too gloomy for long ones, and either way
-    a listener heard a gap. Until SHARED_MIN_CALLS shared calls are in,
-    the lone fit times `slowdown` stands in for the shared one.
+    Calls that ran alone are fitted (the lone cost). Calls that shared the
+    cores with another are mapped onto it: shared = fixed + factor x lone.
+    Sharing does not cost one factor: on 2 cores (stand-in fp32, 2 threads
+    per call) two 17-token calls side by side took 2.6-3.0x as long as
+    alone, two 44-token calls 2.0-2.2x, two 80-token calls 1.8x (short calls
+    are many small operators, and four threads on two cores wait for each
+    other at each one): hence the fixed part. One factor for all was too
+    hopeful for short calls and a listener heard gaps. A fit of shared
+    calls of their own was worse: calls of 17-29 tokens gave "966 ms + 18 ms
+    per token", which promised a 44-token call in 1.8 s that took 2.9 s.
+    Mapped onto the lone cost, whose shape comes from calls of every length,
+    and held to the 1.9x prior by PRIOR_WEIGHT, the map stays sane outside
+    the lengths it has seen.
     """
 
     def __init__(self, timings: Iterable[tuple[int, float]] = ()) -> None:
         self._lock = threading.Lock()
-        self._solo = _Fitted()
-        self._shared = _Fitted()
+        self._calls: deque[tuple[int, float]] = deque(maxlen=WINDOW)
+        self._fit: tuple[float, float, float] | None = None
+        self._shared: deque[tuple[int, float]] = deque(maxlen=WINDOW)
+        self._map: tuple[float, float] = (0.0, slowdown(2.0))
         for tokens, seconds in timings:
             self.observe(tokens, seconds)
 
     def __bool__(self) -> bool:
         """Anything observed yet (otherwise sizes fall back to token counts)."""
-        return self._solo.fit is not None
+        return self._fit is not None
 
     def observe(self, tokens: int, seconds: float, running: float = 1.0) -> None:
         """A call of `tokens` took `seconds` while `running` calls (itself
@@ -70,10 +76,17 @@ class CostModel:
         if tokens <= 0 or not math.isfinite(seconds) or seconds <= 0 or not math.isfinite(running):
             return
         with self._lock:
-            if running < SOLO or self._solo.fit is None:
-                self._solo.observe(tokens, seconds)
+            if running < SOLO or self._fit is None:
+                self._calls.append((tokens, seconds))
+                self._fit = _fit(self._calls)
             else:
-                self._shared.observe(tokens, seconds * slowdown(2.0) / slowdown(running))
+                self._shared.append((tokens, seconds * slowdown(2.0) / slowdown(running)))
+            if self._shared:
+                self._map = _shared_map(self._shared, self._lone)
+
+    def _lone(self, tokens: float) -> float:
+        fixed, per_token, square = self.curve
+        return fixed + per_token * tokens + square * tokens * tokens
 
     @property
     def line(self) -> tuple[float, float]:
@@ -83,60 +96,69 @@ class CostModel:
     @property
     def curve(self) -> tuple[float, float, float]:
         """(fixed seconds, seconds per token, seconds per token squared) of a lone call."""
-        return self._solo.fit or (0.0, 0.0, 0.0)
+        return self._fit or (0.0, 0.0, 0.0)
 
-    def _pick(self, sharing: float) -> tuple[tuple[float, float, float] | None, float]:
-        """The fit to use for a call that shares the cores with `sharing` - 1
-        others, and the factor its seconds are multiplied by."""
+    def _shared_by(self, sharing: float) -> tuple[float, float]:
+        """(fixed, factor): a call alongside `sharing` - 1 others takes
+        fixed + factor x its lone cost."""
         if sharing < SOLO:
-            return self._solo.fit, 1.0
-        if self._shared.fit is not None and self._shared.count >= SHARED_MIN_CALLS:
-            return self._shared.fit, slowdown(sharing) / slowdown(2.0)
-        return self._solo.fit, slowdown(sharing)
+            return 0.0, 1.0
+        fixed, factor = self._map
+        scale = slowdown(sharing) / slowdown(2.0)
+        return fixed * scale, factor * scale
 
     def seconds(self, tokens: int, sharing: float = 1.0) -> float:
         """What a call of `tokens` takes alongside `sharing` - 1 others."""
-        fit, factor = self._pick(sharing)
-        fixed, per_token, square = fit or (0.0, 0.0, 0.0)
-        return factor * (fixed + per_token * tokens + square * tokens * tokens)
+        fixed, factor = self._shared_by(sharing)
+        return fixed + factor * self._lone(tokens)
 
     def tokens_for(self, seconds: float, sharing: float = 1.0) -> int | None:
         """Most tokens a call may hold to take at most `seconds` alongside
         `sharing` - 1 others (negative: not even an empty call fits; None:
         unknown, nothing observed)."""
-        fit, factor = self._pick(sharing)
-        if fit is None or seconds == math.inf:
+        if self._fit is None or seconds == math.inf:
             return None
-        fixed, per_token, square = fit
-        seconds /= factor
+        shared_fixed, factor = self._shared_by(sharing)
+        seconds = (seconds - shared_fixed) / factor
+        fixed, per_token, square = self._fit
         if square <= 0 or seconds <= fixed:
             return int((seconds - fixed) / per_token) if per_token > 0 else -1
         return int((-per_token + math.sqrt(per_token * per_token + 4 * square * (seconds - fixed))) / (2 * square))
 
     def describe(self) -> str:
-        text = _describe(self.curve)
-        if self._shared.fit is not None and self._shared.count >= SHARED_MIN_CALLS:
-            text += f"; shared by two: {_describe(self._shared.fit)}"
+        fixed, per_token, square = self.curve
+        text = f"{fixed * 1000:.0f} ms + {per_token * 1000:.1f} ms per token + {square * 1e6:.1f} us per token^2"
+        if self._shared:
+            shared_fixed, factor = self._map
+            text += f"; shared by two: {shared_fixed * 1000:.0f} ms + {factor:.2f}x"
         return text
 
 
-class _Fitted:
-    """Recent calls and the fit through them (the owner holds the lock)."""
-
-    def __init__(self) -> None:
-        self.calls: deque[tuple[int, float]] = deque(maxlen=WINDOW)
-        self.fit: tuple[float, float, float] | None = None
-        self.count = 0
-
-    def observe(self, tokens: int, seconds: float) -> None:
-        self.calls.append((tokens, seconds))
-        self.count += 1
-        self.fit = _fit(self.calls)
-
-
-def _describe(curve: tuple[float, float, float]) -> str:
-    fixed, per_token, square = curve
-    return f"{fixed * 1000:.0f} ms + {per_token * 1000:.1f} ms per token + {square * 1e6:.1f} us per token^2"
+def _shared_map(calls: Iterable[tuple[int, float]], lone) -> tuple[float, float]:
+    """(fixed, factor) with shared seconds = fixed + factor x lone seconds:
+    recency-weighted least squares over the shared calls, plus the prior
+    (no fixed part, slowdown(2)) at a short and a long call's lone cost,
+    PRIOR_WEIGHT each. Kept to fixed >= 0 and factor >= 1 (sharing never
+    speeds a call up); otherwise the weighted ratio of the two."""
+    calls = list(calls)
+    decay = 0.5 ** (1 / HALF_LIFE)
+    x = [lone(tokens) for tokens, _ in calls]
+    y = [seconds for _, seconds in calls]
+    w = [decay ** (len(calls) - 1 - i) for i in range(len(calls))]
+    for tokens in PRIOR_TOKENS:
+        x.append(lone(tokens))
+        y.append(lone(tokens) * slowdown(2.0))
+        w.append(PRIOR_WEIGHT)
+    total = sum(w)
+    mean_x = sum(wi * xi for wi, xi in zip(w, x)) / total
+    mean_y = sum(wi * yi for wi, yi in zip(w, y)) / total
+    var_x = sum(wi * (xi - mean_x) ** 2 for wi, xi in zip(w, x))
+    if var_x > 0:
+        factor = sum(wi * (xi - mean_x) * (yi - mean_y) for wi, xi, yi in zip(w, x, y)) / var_x
+        fixed = mean_y - factor * mean_x
+        if factor >= 1.0 and fixed >= 0:
+            return fixed, factor
+    return 0.0, max(1.0, mean_y / mean_x) if mean_x > 0 else slowdown(2.0)
 
 
 def _fit(calls: Iterable[tuple[int, float]]) -> tuple[float, float, float]:
@@ -193,17 +215,20 @@ OUTLIER_WEIGHT = 0.05
 
 SHARED_COST = 0.9
 """Extra cost per other call running alongside, before shared calls have
-been timed, and to scale between degrees of sharing: a call that shares
-the cores with one other takes 1.9x as long as alone (the middle of
-1.8-3.0x measured, see CostModel). The lone fit is kept apart so that one
-busy minute with two streams does not make the next lone stream's sizing
-pessimistic."""
+been timed (the prior), and to scale between degrees of sharing: a call
+that shares the cores with one other takes 1.9x as long as alone (the
+middle of 1.8-3.0x measured, see CostModel). The lone fit is kept apart so
+that one busy minute with two streams does not make the next lone stream's
+sizing pessimistic."""
 
 SOLO = 1.2
 """A call that ran with fewer calls than this alongside, on average, ran alone."""
 
-SHARED_MIN_CALLS = 3
-"""Shared calls timed before their own fit replaces lone cost x slowdown."""
+PRIOR_TOKENS = (10, 120)
+"""Lengths at which the prior (slowdown(2)) anchors the map of shared cost."""
+
+PRIOR_WEIGHT = 1.0
+"""Weight of each prior point: as much as the newest shared call."""
 
 
 def slowdown(sharing: float) -> float:

@@ -102,6 +102,20 @@ class Segmenter:
     def __bool__(self) -> bool:
         return bool(self._words)
 
+    def clauses(self) -> list[tuple[int, str]]:
+        """(tokens, boundary) of each clause pending: the calls the rest of
+        the text would take if every call ended at a clause."""
+        sizes, size = [], -1
+        for word in self._words:
+            size += len(word) + 1
+            boundary = boundary_of(word)
+            if boundary != WORD:
+                sizes.append((size, boundary))
+                size = -1
+        if size >= 0:
+            sizes.append((size, SENTENCE if self.closed else WORD))
+        return sizes
+
     def budget(self, share: int = 1) -> int:
         """Tokens the next segment aims at (it may run on to punctuation).
 
