@@ -6,7 +6,10 @@ the one being synthesised and the next, so segment i+1 is computed while
 segment i is streamed. The first segment is cut at once; every later one is
 cut by the worker at the moment it starts the call, so text that arrived
 meanwhile joins it, and its size can be chosen knowing this stream's buffer
-and every other stream's waiting call (calls cannot be pre-empted).
+and every other stream's waiting call (calls cannot be pre-empted). Where
+no size can keep the buffer ahead (a long clause right after a short first
+segment), the first audio is held back instead of a gap left inside the
+reply (Utterance._hold_first).
 """
 
 from __future__ import annotations
