@@ -49,8 +49,8 @@ SAFETY = 0.85
 straight-line fit and calls vary by a few percent."""
 
 MAX_HOLD = 0.6
-"""The most a stream's first audio is held back so that its second call is
-done before the first call's audio runs out (see Utterance.audio)."""
+"""The most a stream's first audio is held back so that later calls are done
+before the audio before them has played (see Utterance._hold_first)."""
 
 HOLD_MARGIN = 1 / SAFETY
 """Predicted costs are taken this much longer to decide on a hold: the
