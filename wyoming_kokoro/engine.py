@@ -50,14 +50,18 @@ straight-line fit and calls vary by a few percent."""
 
 MAX_HOLD = 0.6
 """The most a stream's first audio is held back so that later calls are done
-before the audio before them has played (see Utterance._hold_first)."""
+before the audio before them has played (see Utterance._hold_first); a
+stream that would need more is not held at all."""
 
 HOLD_MARGIN = 1 / SAFETY
-"""Predicted costs are taken this much longer to decide on a hold: the
-margin a call sized by `fit` has. A clause within reach but past the fit
-has none, and the cost model's error is 8-20 % (stand-in, one stream: a
-65-token clause predicted at 2.05-2.09 s took 2.26-2.46 s, with 2.17 s of
-audio buffered)."""
+"""The second call's predicted cost is taken this much longer to decide on
+a hold: the margin a call sized by `fit` has. A clause within reach but
+past the fit has none, and the cost model's error is 8-20 % (stand-in, one
+stream: a 65-token clause predicted at 2.05-2.09 s took 2.26-2.46 s, with
+2.17 s of audio buffered). Later calls are not cut yet and will be sized
+for the time left, so they count at their predicted cost: with the margin
+on them too, two streams' first audio was held 0.6 s for gaps the sizing
+then mostly avoided anyway."""
 
 HOLD_WAIT = 0.05
 """How long first audio waits for the second call to be cut, to know if it
@@ -390,8 +394,10 @@ class Utterance:
         with self._cut_lock:
             calls = [(len(segment.tokens), segment.boundary), *self.segmenter.clauses()]
         done, needed, worst = time.monotonic(), self._deadline(audio_before), 0.0
-        for tokens, boundary in calls:
-            done += cost.seconds(tokens, sharing) * HOLD_MARGIN
+        for index, (tokens, boundary) in enumerate(calls):
+            # The second call is cut, perhaps with no margin (a clause in
+            # reach); later ones will be sized as the time left allows.
+            done += cost.seconds(tokens, sharing) * (HOLD_MARGIN if index == 0 else 1.0)
             worst = max(worst, done - needed)
             needed += tokens * per_token + pause_seconds(boundary, s.sentence_silence, s.clause_silence)
         return worst
@@ -477,7 +483,11 @@ class Utterance:
                 await asyncio.wait_for(self._second_cut.wait(), HOLD_WAIT)
             except asyncio.TimeoutError:
                 return  # the second call waits for a worker: no telling
-        hold = min(self._hold, MAX_HOLD)
+        # Only a hold that buys a reply with no gap is worth its wait: a
+        # stream slower than real time (a busy host) would be held and
+        # still heard with gaps (int8, one busy process per core: first
+        # audio 0.5-0.7 s later, as much silence after it).
+        hold = self._hold if self._hold <= MAX_HOLD else 0.0
         if hold > 0:
             _LOGGER.debug("utterance %x: first audio held %.2f s for the second call", id(self) & 0xFFFF, hold)
             await asyncio.sleep(hold)
