@@ -432,8 +432,11 @@ def test_first_audio_is_held_when_a_later_call_would_leave_a_gap():
     assert waited == pytest.approx(gap, abs=0.1) and moved == pytest.approx(gap)
     waited, moved = asyncio.run(hold(0.0))  # no gap foreseen: no wait
     assert waited < 0.05 and moved == 0
-    waited, moved = asyncio.run(hold(MAX_HOLD + 0.1))  # no hold would close the gap: no wait
-    assert waited < 0.05 and moved == 0
+    waited, moved = asyncio.run(hold(MAX_HOLD + 0.5))  # a long wait foreseen: MAX_HOLD of it
+    assert waited == pytest.approx(MAX_HOLD, abs=0.1) and moved == pytest.approx(MAX_HOLD)
+    # Slower than real time (0.01 s of audio a token): no hold saves the reply from gaps.
+    utterance._audio_done, utterance._tokens_done = 0.1, 10
+    assert utterance._gap_after_first(second, audio_before=0.0) == 0.0
     scheduler.close()
 
 

@@ -50,8 +50,7 @@ straight-line fit and calls vary by a few percent."""
 
 MAX_HOLD = 0.6
 """The most a stream's first audio is held back so that later calls are done
-before the audio before them has played (see Utterance._hold_first); a
-stream that would need more is not held at all."""
+before the audio before them has played (see Utterance._hold_first)."""
 
 HOLD_MARGIN = 1 / SAFETY
 """The second call's predicted cost is taken this much longer to decide on
@@ -393,11 +392,17 @@ class Utterance:
         s = self.engine.settings
         with self._cut_lock:
             calls = [(len(segment.tokens), segment.boundary), *self.segmenter.clauses()]
+        costs = [cost.seconds(tokens, sharing) for tokens, _ in calls]
+        if sum(costs) >= per_token * sum(tokens for tokens, _ in calls):
+            # Slower than real time: no hold saves the reply from gaps, it
+            # would only delay them (int8, one busy process per core: first
+            # audio 0.5-0.7 s later and as much silence after it).
+            return 0.0
         done, needed, worst = time.monotonic(), self._deadline(audio_before), 0.0
         for index, (tokens, boundary) in enumerate(calls):
             # The second call is cut, perhaps with no margin (a clause in
             # reach); later ones will be sized as the time left allows.
-            done += cost.seconds(tokens, sharing) * (HOLD_MARGIN if index == 0 else 1.0)
+            done += costs[index] * (HOLD_MARGIN if index == 0 else 1.0)
             worst = max(worst, done - needed)
             needed += tokens * per_token + pause_seconds(boundary, s.sentence_silence, s.clause_silence)
         return worst
@@ -483,11 +488,7 @@ class Utterance:
                 await asyncio.wait_for(self._second_cut.wait(), HOLD_WAIT)
             except asyncio.TimeoutError:
                 return  # the second call waits for a worker: no telling
-        # Only a hold that buys a reply with no gap is worth its wait: a
-        # stream slower than real time (a busy host) would be held and
-        # still heard with gaps (int8, one busy process per core: first
-        # audio 0.5-0.7 s later, as much silence after it).
-        hold = self._hold if self._hold <= MAX_HOLD else 0.0
+        hold = min(self._hold, MAX_HOLD)
         if hold > 0:
             _LOGGER.debug("utterance %x: first audio held %.2f s for the second call", id(self) & 0xFFFF, hold)
             await asyncio.sleep(hold)
