@@ -409,16 +409,16 @@ def test_first_audio_is_held_when_a_later_call_would_leave_a_gap():
     engine = _Engine(scheduler)
     engine.settings.cost = CostModel([(10, 0.25), (50, 1.05)])  # alone: 50 ms + 20 ms per token
     utterance = Utterance(engine, _Voice(), 1.0)
-    long_clause = " ".join(["abcdef"] * 20) + "."  # 140 tokens: 2.85 s
+    long_clause = " ".join(["abcdef"] * 18) + "."  # 126 tokens: 2.57 s
     utterance.segmenter.add("abcdef abcdef abcdef, " + long_clause)
     second = utterance.segmenter.next(fit=30)  # the second call: 21 tokens, 0.47 s
     assert len(second.tokens) == 21 and second.phonemes.endswith(",")
     now = time.monotonic()
     utterance._started, utterance._audio_done, utterance._tokens_done = now, 1.0, 10  # 0.1 s of audio a token
     gap = utterance._gap_after_first(second, audio_before=0.0)
-    # the long clause ends 0.47 s (x HOLD_MARGIN: the second call is cut) + 2.85 s after
-    # now; it is needed after the first audio (1.0 s), the second's (2.1 s) and a clause pause (0.1 s)
-    assert gap == pytest.approx(0.47 * HOLD_MARGIN + 2.85 - 3.2, abs=0.05) and 0.1 < gap < MAX_HOLD
+    # the long clause ends 0.47 + 2.57 s (x HOLD_MARGIN) after now; it is needed
+    # after the first audio (1.0 s), the second's (2.1 s) and a clause pause (0.1 s)
+    assert gap == pytest.approx((0.47 + 2.57) * HOLD_MARGIN - 3.2, abs=0.05) and 0.1 < gap < MAX_HOLD
 
     async def hold(seconds: float) -> tuple[float, float]:
         utterance._hold, utterance._later_submitted = seconds, True

@@ -53,14 +53,13 @@ MAX_HOLD = 0.6
 before the audio before them has played (see Utterance._hold_first)."""
 
 HOLD_MARGIN = 1 / SAFETY
-"""The second call's predicted cost is taken this much longer to decide on
-a hold: the margin a call sized by `fit` has. A clause within reach but
-past the fit has none, and the cost model's error is 8-20 % (stand-in, one
-stream: a 65-token clause predicted at 2.05-2.09 s took 2.26-2.46 s, with
-2.17 s of audio buffered). Later calls are not cut yet and will be sized
-for the time left, so they count at their predicted cost: with the margin
-on them too, two streams' first audio was held 0.6 s for gaps the sizing
-then mostly avoided anyway."""
+"""Predicted costs are taken this much longer to decide on a hold: the
+margin a call sized by `fit` has. A clause within reach but past the fit
+has none, and the cost model's error is 8-20 % (stand-in, one stream: a
+65-token clause predicted at 2.05-2.09 s took 2.26-2.46 s, with 2.17 s of
+audio buffered). With the margin on the second call only, two stand-in
+streams heard 1.6-3.0 s of silence over 40 stream-runs; with it on every
+call, 0.2 s."""
 
 HOLD_WAIT = 0.05
 """How long first audio waits for the second call to be cut, to know if it
@@ -400,9 +399,7 @@ class Utterance:
             return 0.0
         done, needed, worst = time.monotonic(), self._deadline(audio_before), 0.0
         for index, (tokens, boundary) in enumerate(calls):
-            # The second call is cut, perhaps with no margin (a clause in
-            # reach); later ones will be sized as the time left allows.
-            done += costs[index] * (HOLD_MARGIN if index == 0 else 1.0)
+            done += costs[index] * HOLD_MARGIN
             worst = max(worst, done - needed)
             needed += tokens * per_token + pause_seconds(boundary, s.sentence_silence, s.clause_silence)
         return worst
