@@ -136,29 +136,21 @@ class CostModel:
 
 def _shared_map(calls: Iterable[tuple[int, float]], lone) -> tuple[float, float]:
     """(fixed, factor) with shared seconds = fixed + factor x lone seconds:
-    recency-weighted least squares over the shared calls, plus the prior
-    (no fixed part, slowdown(2)) at a short and a long call's lone cost,
-    PRIOR_WEIGHT each. Kept to fixed >= 0 and factor >= 1 (sharing never
-    speeds a call up); otherwise the weighted ratio of the two."""
+    the recency-weighted line (_line) through the shared calls, plus the
+    prior (no fixed part, slowdown(2)) at a short and a long call's lone
+    cost, PRIOR_WEIGHT each. A factor under 1 (sharing never speeds a call
+    up) falls back to the weighted ratio of the two, at least 1."""
     calls = list(calls)
     decay = 0.5 ** (1 / HALF_LIFE)
-    x = [lone(tokens) for tokens, _ in calls]
-    y = [seconds for _, seconds in calls]
-    w = [decay ** (len(calls) - 1 - i) for i in range(len(calls))]
-    for tokens in PRIOR_TOKENS:
-        x.append(lone(tokens))
-        y.append(lone(tokens) * slowdown(2.0))
-        w.append(PRIOR_WEIGHT)
-    total = sum(w)
-    mean_x = sum(wi * xi for wi, xi in zip(w, x)) / total
-    mean_y = sum(wi * yi for wi, yi in zip(w, y)) / total
-    var_x = sum(wi * (xi - mean_x) ** 2 for wi, xi in zip(w, x))
-    if var_x > 0:
-        factor = sum(wi * (xi - mean_x) * (yi - mean_y) for wi, xi, yi in zip(w, x, y)) / var_x
-        fixed = mean_y - factor * mean_x
-        if factor >= 1.0 and fixed >= 0:
-            return fixed, factor
-    return 0.0, max(1.0, mean_y / mean_x) if mean_x > 0 else slowdown(2.0)
+    pairs = [(lone(tokens), seconds) for tokens, seconds in calls]
+    weights = [decay ** (len(calls) - 1 - i) for i in range(len(calls))]
+    pairs += [(lone(tokens), lone(tokens) * slowdown(2.0)) for tokens in PRIOR_TOKENS]
+    weights += [PRIOR_WEIGHT] * len(PRIOR_TOKENS)
+    fixed, factor = _line(pairs, weights)
+    if factor < 1.0:
+        ratio = sum(w * y for w, (_, y) in zip(weights, pairs)) / sum(w * x for w, (x, _) in zip(weights, pairs))
+        return 0.0, max(1.0, ratio)
+    return fixed, factor
 
 
 def _fit(calls: Iterable[tuple[int, float]]) -> tuple[float, float, float]:
@@ -197,7 +189,7 @@ def _curve(calls: list[tuple[int, float]], weights: list[float]) -> tuple[float,
     return (*_line(calls, weights), 0.0)
 
 
-def _line(calls: list[tuple[int, float]], weights: list[float]) -> tuple[float, float]:
+def _line(calls: list[tuple[float, float]], weights: list[float]) -> tuple[float, float]:
     total = sum(weights)
     mean_x = sum(w * x for w, (x, _) in zip(weights, calls)) / total
     mean_y = sum(w * y for w, (_, y) in zip(weights, calls)) / total

@@ -212,7 +212,7 @@ class Utterance:
         self.first_audio_at: float | None = None
         self.text_chars = 0
         self._hold = 0.0
-        """Seconds to hold the first audio back by (see audio())."""
+        """Seconds to hold the first audio back by (see _hold_first)."""
         self._second_cut: asyncio.Event | None = None
         self._later_submitted = False
 
@@ -398,8 +398,8 @@ class Utterance:
             # audio 0.5-0.7 s later and as much silence after it).
             return 0.0
         done, needed, worst = time.monotonic(), self._deadline(audio_before), 0.0
-        for index, (tokens, boundary) in enumerate(calls):
-            done += costs[index] * HOLD_MARGIN
+        for (tokens, boundary), seconds in zip(calls, costs):
+            done += seconds * HOLD_MARGIN
             worst = max(worst, done - needed)
             needed += tokens * per_token + pause_seconds(boundary, s.sentence_silence, s.clause_silence)
         return worst
@@ -487,7 +487,7 @@ class Utterance:
                 return  # the second call waits for a worker: no telling
         hold = min(self._hold, MAX_HOLD)
         if hold > 0:
-            _LOGGER.debug("utterance %x: first audio held %.2f s for the second call", id(self) & 0xFFFF, hold)
+            _LOGGER.debug("utterance %x: first audio held %.2f s for a later call", id(self) & 0xFFFF, hold)
             await asyncio.sleep(hold)
             self._delay_clock(hold)
 
