@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from wyoming_kokoro.sentences import sentences, split_complete, split_words
@@ -92,6 +92,7 @@ _TOKENS = ["It", "costs", "$3.50", "—", "50%", "off", "Dec.", "5,", "2025", "a
 
 
 @given(st.lists(st.sampled_from(_TOKENS), max_size=40), st.lists(st.integers(0, 400), max_size=12))
+@example([".", "|", ".", "."], [3])  # a piece that starts with '|' is not a table row mid-line
 @settings(max_examples=120, deadline=None)
 def test_streamed_phonemes_equal_whole_text_phonemes(tokens, splits):
     text = " ".join(tokens)
@@ -100,6 +101,17 @@ def test_streamed_phonemes_equal_whole_text_phonemes(tokens, splits):
     streamed = [w for piece in _stream(text, [s for s in splits if s < len(text)])
                 for w in pipeline.phonemes(piece, "en-us").split()]
     assert streamed == whole
+
+
+@pytest.mark.parametrize("splits", [[], [3], [2, 4], list(range(1, 20))])
+def test_a_line_starts_no_earlier_than_the_last_cut(splits):
+    """Streamed, the piece after a cut is all that is seen: '| . .' after
+    '. ' may look like a table row. Whole text must cut the same way."""
+    text = ". | . . Then | a. b. c"
+    assert sentences(text) == [". ", "| . . Then | a. b. c"]  # a row runs to the end of its line
+    assert [cut for piece in _stream(text, splits) for cut in sentences(piece)] == sentences(text)
+    table = "Hello.\n| a. | b. |\nBye. Now"
+    assert sentences(table) == ["Hello.\n", "| a. | b. |\nBye. ", "Now"]
 
 
 def test_llm_style_fragments_keep_code_and_dates_whole():

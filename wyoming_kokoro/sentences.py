@@ -50,13 +50,20 @@ def _titles() -> frozenset[str]:
 _TITLES = _titles()
 
 
-def _holds(text: str, mark: int, space: int, end: int, fences_before: int) -> bool:
-    """Whether the candidate cut (mark at `mark`, whitespace from `space` to `end`) must wait."""
+def _holds(text: str, mark: int, space: int, end: int, fences_before: int, since: int) -> bool:
+    """Whether the candidate cut (mark at `mark`, whitespace from `space` to `end`) must wait.
+
+    since: the previous cut. A line is taken to start no earlier than it:
+    streamed text is cut there and the piece after it is all the streamed
+    path sees, so whole text must not look further back ('. | . .' sent
+    whole and streamed as '. ' + '| . .' must cut alike).
+    """
     if fences_before % 2:
         return True  # inside a code fence
-    window = max(0, mark - _LINE_WINDOW)
-    line = text.rfind("\n", window, mark) + 1 or window
-    if line > window or line == 0:
+    window = max(since, mark - _LINE_WINDOW)
+    newline = text.rfind("\n", window, mark)
+    line = newline + 1 if newline >= 0 else window
+    if newline >= 0 or window == since:
         if _TABLE_ROW.match(text, line):
             return True  # a table row
     if (text.count("`", line, space) % 2 or text.count("**", line, space) % 2
@@ -92,12 +99,13 @@ def _fences(text: str, start: int, end: int) -> int:
 def _cuts(text: str, start: int = 0):
     """Positions where the text may be cut, from `start` on (after the whitespace)."""
     fences = _fences(text, 0, start)
-    position = start
+    position, previous = start, 0  # text before `start` holds no cut
     for match in _CANDIDATE.finditer(text, start):
         fences += _fences(text, position, match.start())
         position = match.start()
-        if not _holds(text, match.start(), match.start(1), match.end(), fences):
-            yield match.end()
+        if not _holds(text, match.start(), match.start(1), match.end(), fences, previous):
+            previous = match.end()
+            yield previous
 
 
 def sentences(text: str) -> list[str]:
