@@ -29,16 +29,35 @@ def test_first_segment_is_longer_when_another_stream_shares_the_model():
     assert segmenter.budget(share=2) == int(20 * CONTENDED_FIRST)
 
 
-def test_fit_shrinks_later_segments_and_a_late_stream_catches_up_with_long_calls():
+def test_fit_shrinks_later_segments():
     words = " ".join(["abcd"] * 100)
-    alone, shared, late = Segmenter(10, 2.0, 200), Segmenter(10, 2.0, 200), Segmenter(10, 2.0, 200)
-    for segmenter in (alone, shared, late):
+    alone, shared = Segmenter(10, 2.0, 200), Segmenter(10, 2.0, 200)
+    for segmenter in (alone, shared):
         segmenter.add(words)
         segmenter.next()
     assert len(alone.next(fit=None).tokens) > len(shared.next(fit=12).tokens)
-    # Past its deadline already: fewer, longer calls (the most whole words within max_tokens),
-    # not a string of minimal ones that each add edge silence and phrase-final lengthening.
-    assert len(late.next(fit=0).tokens) == 199
+
+
+def test_a_late_stream_catches_up_with_calls_of_one_wait_that_end_at_a_clause():
+    """Past its deadline already: not a string of minimal calls, each adding
+    edge silence and phrase-final lengthening, and not all the text up to
+    max_tokens either (one int8 stream on a busy host waited 12.6 s for a
+    175-token call): what a first call may take, to the end of a clause."""
+    clause = " ".join(["abcd"] * 7) + ","  # 35 tokens
+
+    def late_call(**sizes) -> tuple[int, str]:
+        segmenter = Segmenter(10, 3.0, 200, first_max=60)
+        segmenter.add(" ".join([clause] * 12))
+        segmenter.next()
+        segmenter.next()  # 106 tokens out: growth alone would allow 318
+        segment = segmenter.next(**sizes)
+        return len(segment.tokens), segment.boundary
+
+    assert late_call(fit=0, late=30) == (35, "clause")  # no clause end within the aim: the first past it
+    assert late_call(fit=-3, late=80) == (71, "clause")  # the latest clause end within it
+    assert late_call(fit=0, late=5) == (35, "clause")  # never below a clause
+    assert late_call(fit=0) == (35, "clause")  # the aim defaults to the first call's most (60)
+    assert late_call(fit=None)[0] == 179  # on time: growth, the most clauses within max_tokens
 
 
 @given(st.lists(st.sampled_from(["ab", "cde,", "f.", "ghij", "k?", "lmnopq"]), max_size=200),
@@ -162,6 +181,20 @@ class _Engine:
 
 class _Voice:
     name = "af_test"
+
+
+def test_a_late_stream_aims_at_what_a_first_call_may_take():
+    scheduler = Scheduler(1)
+    engine = _Engine(scheduler)
+    engine.settings.first_max_seconds = 0.85  # 40 tokens at 50 ms + 20 ms per token
+    utterance = Utterance(engine, _Voice(), 1.0)
+    utterance.segmenter.add(" ".join([" ".join(["abcd"] * 5) + ","] * 20))  # 25-token clauses
+    utterance.segmenter.next()
+    utterance.segmenter.emitted_tokens = 100  # growth would allow 150
+    utterance._started = time.monotonic() - 30.0  # its audio ran out long ago
+    segment = utterance._cut_later(audio_before=1.0)
+    assert (len(segment.tokens), segment.boundary) == (25, "clause")  # the latest clause end within 40
+    scheduler.close()
 
 
 def test_a_later_segment_shrinks_so_that_a_waiting_stream_is_not_late():
@@ -436,6 +469,9 @@ def test_first_audio_is_held_when_a_later_call_would_leave_a_gap():
     assert waited == pytest.approx(MAX_HOLD, abs=0.1) and moved == pytest.approx(MAX_HOLD)
     # Slower than real time (0.01 s of audio a token): no hold saves the reply from gaps.
     utterance._audio_done, utterance._tokens_done = 0.1, 10
+    assert utterance._gap_after_first(second, audio_before=0.0) == 0.0
+    # Faster than real time, but not by the margin (3.04 s of calls for 3.23 s of audio): none either.
+    utterance._audio_done, utterance._tokens_done = 0.22, 10
     assert utterance._gap_after_first(second, audio_before=0.0) == 0.0
     scheduler.close()
 

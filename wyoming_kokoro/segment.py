@@ -130,7 +130,8 @@ class Segmenter:
         cap = self.max_tokens if share <= 1 else self.max_tokens // (2 * share)
         return min(max(self.first_tokens, cap), max(self.first_tokens, int(self.growth * self.emitted_tokens)))
 
-    def next(self, share: int = 1, fit: int | None = None, reach: int | None = None) -> Segment | None:
+    def next(self, share: int = 1, fit: int | None = None, reach: int | None = None,
+             late: int | None = None) -> Segment | None:
         """The next segment, or None when nothing is pending.
 
         fit: tokens a later call can afford, with a margin, before some
@@ -141,9 +142,15 @@ class Segmenter:
         with none there, at the first one past the aim (late by a phrase,
         not by the clause: two stand-in streams had 3.5 s gaps waiting for
         a 66-token clause), and only with none at all at the clause's end:
-        never inside a phrase. fit <= 0 means the stream
-        is late already: then fewer, longer calls catch up fastest, ending
-        at sentences and clauses.
+        never inside a phrase.
+
+        fit <= 0 means the stream is late already: its listener is waiting
+        now, as for first audio. Then the call aims at `late` tokens (what a
+        first call may take; default first_max) and runs on to the end of a
+        clause or sentence: longer calls than the time left allows, so the
+        stream catches up instead of adding a cut per syllable, but no
+        longer than one wait. Taking all the text up to max_tokens instead
+        made an int8 stream on a busy host wait 12.6 s for a 175-token call.
         """
         if not self._words:
             return None
@@ -153,7 +160,8 @@ class Segmenter:
         else:
             most, timed = self.max_tokens, fit is not None and 0 < fit < budget
             if fit is not None:
-                budget = self.max_tokens if fit <= 0 else min(budget, max(fit, 1))
+                aim = (late if late is not None else self.first_max) if fit <= 0 else fit
+                budget = min(budget, max(aim, 1))
                 if fit > 0 and reach is not None:
                     most = max(budget, min(reach, self.max_tokens))
             cut = self._choose_cut(budget, most, first=False, timed=timed)
