@@ -393,13 +393,14 @@ class Utterance:
         with self._cut_lock:
             calls = [(len(segment.tokens), segment.boundary), *self.segmenter.clauses()]
         costs = [cost.seconds(tokens, sharing) for tokens, _ in calls]
-        if sum(costs) * HOLD_MARGIN >= per_token * sum(tokens for tokens, _ in calls):
-            # Not clearly faster than real time: no hold saves the reply from
-            # gaps, it would only delay them. Measured twice with int8 and
-            # one busy process per core, where calls cost about what they
-            # give: holds of 0.6 s in most runs gave first audio that much
-            # later and no less silence (two-sentence, 20 runs: 37.5 s, and
-            # 31.8 s in a later build, against 34.0 s unheld).
+        if sum(costs) >= per_token * sum(tokens for tokens, _ in calls):
+            # Slower than real time: no hold saves the reply from gaps, it
+            # would only delay them (int8, one busy process per core: first
+            # audio 0.5-0.7 s later and as much silence after it). Holding
+            # only with HOLD_MARGIN of headroom was tried: two stand-in
+            # streams, whose shared cost the model overrates, lost their
+            # holds and heard 1.8 s of silence in 16 stream-runs, against
+            # none.
             return 0.0
         done, needed, worst = time.monotonic(), self._deadline(audio_before), 0.0
         for (tokens, boundary), seconds in zip(calls, costs):

@@ -239,10 +239,12 @@ class Segmenter:
             later = beyond.get(rank)
             if rank == clause and later and later[1] > most:
                 later = None  # a clause too long to wait for: cut inside it
-                if not first and _RANK[PHRASE] not in within:
+                if _RANK[PHRASE] not in within:
                     # No phrase boundary within the aim: the first one past
                     # it, late by a phrase rather than by the whole clause
-                    # (the clause's end if it has none).
+                    # (the clause's end if it has none). A first call too:
+                    # "Turned on the | kitchen lights." costs words, a first
+                    # audio later by the rest of the clause does not.
                     return beyond.get(_RANK[PHRASE], beyond[rank])[0]
             if rank in within and not (short and later and (later[1] <= stretch or not timed)):
                 return within[rank][0]
