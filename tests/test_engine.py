@@ -493,3 +493,18 @@ def test_a_first_clause_with_no_phrase_boundary_is_said_whole_however_slow_the_h
     slow.add("təmˈɑɹO lˈʊks mˈOstli sˈʌni wɪð ɐ hˈI ʌv twˈɛnti fˈɔɹ dəɡɹˈiz.")
     slow.closed = True
     assert slow.next().phonemes == "təmˈɑɹO lˈʊks mˈOstli sˈʌni"  # a phrase boundary, past the aim
+
+
+def test_words_released_before_a_phrase_end_at_a_phrase_boundary():
+    """Streamed words released at a phrase boundary (the phrase still
+    arriving): the segmenter may end a call after the last of them, as at
+    any phrase boundary, and a first call too long for them is cut at
+    another phrase boundary, not between words."""
+    segmenter = Segmenter(6, 1.5, 200, first_max=15, phrase_starts=frozenset({"ɔn"}))
+    segmenter.add("aɪ hæv tˈɜɹnd ˌɔn ðə lˈIts", phrase_follows=True)
+    first = segmenter.next()
+    assert (first.phonemes, first.boundary) == ("aɪ hæv tˈɜɹnd", PHRASE)
+    second = segmenter.next()
+    assert (second.phonemes, second.boundary) == ("ˌɔn ðə lˈIts", PHRASE)
+    segmenter.add("ɪn ðə kˈɪʧən.")  # the clause's end: what follows is known again
+    assert not segmenter.phrase_follows and segmenter.next().boundary != PHRASE

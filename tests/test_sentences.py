@@ -63,6 +63,21 @@ def test_split_words_never_cuts_a_date_or_a_fence():
     assert split_words("the living room lights", 17) == ("", "the living room lights")  # cut before min_chars
 
 
+def test_split_words_with_phrase_starters_cuts_only_before_one():
+    """The words after the cut are still arriving: the cut must be a phrase
+    boundary, with at least `min_words` words before it."""
+    opens = frozenset({"on", "in", "and"})
+    assert split_words("Turned on the kitchen ", 5, before=opens, min_words=3) == ("", "Turned on the kitchen ")
+    assert split_words("I have turned on the lights in the ", 10, before=opens, min_words=3) == (
+        "I have turned on the lights ", "in the ")
+    assert split_words("I have turned on the lights in", 10, before=opens, min_words=3) == (
+        "I have turned ", "on the lights in")  # "in" may still be "inside"
+    assert split_words("I have turned on the lights in the ", 40, before=opens, min_words=3) == (
+        "", "I have turned on the lights in the ")  # not yet longer than a first call may be
+    assert split_words("It is set to 21 and on ", 5, before=opens, min_words=3) == (
+        "", "It is set to 21 and on ")  # never next to a digit ("21" + ".5")
+
+
 def test_split_words_costs_constant_time_when_it_cannot_cut():
     text = "1 " * 10_000
     started = time.perf_counter()

@@ -294,6 +294,43 @@ def test_cache_is_bounded_lru():
     assert not cache.accepts("x" * 51) and cache.accepts("x" * 50)
 
 
+@pytest.mark.parametrize(("chunks", "first_call"), [
+    (["Turned on the ", "kitchen lights."], "Turned on the kitchen lights."),
+    (["I have turned on the lights ", "in the kitchen ", "and the hallway."], "I have turned"),
+])
+async def test_a_streamed_first_call_never_ends_between_two_words(fresh_service, chunks, first_call):
+    """On a busy host a first call may hold 20 tokens: streamed text longer
+    than that with no punctuation yet is released to the first call, but
+    only up to a phrase boundary. Released to its last word, "Turned on the"
+    was said alone (int8, busy, the first 3 of 20 runs after start)."""
+    from wyoming_kokoro.costmodel import CostModel
+
+    engine = fresh_service.engine
+    engine.settings.cost = CostModel([(10, 1.0), (50, 3.0)])  # 0.5 s + 50 ms per token
+    assert engine.settings.first_sizes()[1] == 20
+    calls: list[list[int]] = []
+    real_run = engine.model.run
+
+    def run(token_ids, style, speed):
+        calls.append(list(token_ids))
+        return real_run(token_ids, style, speed)
+
+    engine.model.run = run
+    running = await start_server(fresh_service)
+    try:
+        async with running.client() as client:
+            await client.write_event(SynthesizeStart().event())
+            for chunk in chunks:
+                await client.write_event(SynthesizeChunk(text=chunk).event())
+                await asyncio.sleep(0.3)  # the first call would have started by now
+            await client.write_event(SynthesizeStop().event())
+            reply = await read_until(client, "synthesize-stopped")
+    finally:
+        await running.server.stop()
+    assert calls[0] == tokenize(TextPipeline().phonemes(first_call, "en-us").strip())
+    assert spoken(reply) == expected_tokens("".join(chunks))
+
+
 async def test_streaming_without_punctuation_starts_before_the_sentence_ends(server):
     """LLM answers can run long before a comma: once a clause is longer than a
     first call may be, synthesis starts on its whole words (cut at a phrase)."""

@@ -29,7 +29,7 @@ from .chunk import pause_seconds, silence, trim
 from .costmodel import CostModel
 from .infer import KokoroModel
 from .scheduler import Scheduler
-from .segment import PHRASE_STARTERS, Segment, Segmenter, bare
+from .segment import MIN_PHRASE_WORDS, Segment, Segmenter, bare, phrase_starters
 from .sentences import split_complete, split_words
 from .voices import Voice, VoiceCatalog
 
@@ -66,8 +66,8 @@ HOLD_WAIT = 0.05
 must be held: the worker cuts it the moment the first call ends."""
 
 LONG_CLAUSE_CHARS = 96
-"""Streamed text without punctuation waits at most this long for a clause end
-before the first call starts on its whole words."""
+"""Streamed text without punctuation or a phrase boundary waits at most this
+long for one before the first call starts on its whole words."""
 
 _LOOKBEHIND = 8
 """A clause boundary (mark, closing quotes, space) straddling two streamed
@@ -143,7 +143,7 @@ class Engine:
         with self._phrase_lock:
             if language not in self._phrase_starts:
                 forms = set()
-                for word in PHRASE_STARTERS.get(language.split("-")[0], ()):
+                for word in phrase_starters(language):
                     forms.add(self.prepare(word, language).strip().strip(",.;:!?"))
                     for carrier in _CARRIERS:
                         said = self.prepare(carrier.format(word), language).split()
@@ -228,14 +228,23 @@ class Utterance:
         self._text += text
         self.text_chars += len(text)
         complete, self._text = split_complete(self._text, scanned)
+        phrase_follows = False
         if not complete and streamed and self._starving():
-            # A clause longer than a first call may be (or than an LLM writes
-            # in about a second), still without punctuation: release its
-            # whole words so the segmenter can cut at a phrase boundary.
+            # A clause longer than a first call may be, still without
+            # punctuation: release its words up to a phrase boundary so the
+            # first call can start there. Never to the last word that came:
+            # the next one may belong to its phrase, and on a busy host (a
+            # first call's most under 20 tokens) "Turned on the" was said
+            # alone. A run of LONG_CLAUSE_CHARS (about a second of an LLM's
+            # text) with no phrase boundary is released to its last whole word.
+            opens = phrase_starters(self.voice.language.espeak)
             wait = min(self.segmenter.first_max, LONG_CLAUSE_CHARS)
-            complete, self._text = split_words(self._text, wait)
+            complete, self._text = split_words(self._text, wait, before=opens, min_words=MIN_PHRASE_WORDS)
+            phrase_follows = bool(complete)
+            if not complete and len(self._text) >= LONG_CLAUSE_CHARS:
+                complete, self._text = split_words(self._text, LONG_CLAUSE_CHARS)
         if complete.strip():
-            await self._prepare(complete)
+            await self._prepare(complete, phrase_follows)
 
     def _starving(self) -> bool:
         """Nothing is being synthesised yet: waiting for punctuation would
@@ -252,14 +261,14 @@ class Utterance:
         self._done = True
         self._changed.set()
 
-    async def _prepare(self, text: str) -> None:
+    async def _prepare(self, text: str, phrase_follows: bool = False) -> None:
         language = self.voice.language.espeak
         async with self._prepare_lock:
             phonemes = await asyncio.to_thread(self.engine.prepare, text, language)
             starts = await asyncio.to_thread(self.engine.phrase_starts, language)
             with self._cut_lock:
                 self.segmenter.phrase_starts = starts
-                self.segmenter.add(phonemes)
+                self.segmenter.add(phonemes, phrase_follows)
             self._changed.set()
 
     async def _wait_for_text(self) -> bool:

@@ -84,6 +84,9 @@ class Segmenter:
         self._words: deque[str] = deque()
         self.closed = False
         """No more text will come: the end of what is pending ends a sentence."""
+        self.phrase_follows = False
+        """The text still arriving after the last pending word opens a phrase
+        (streamed words released at a phrase boundary, Utterance.add_text)."""
         self.emitted_tokens = 0
         self.count = 0
 
@@ -92,7 +95,9 @@ class Segmenter:
         self.first_tokens = max(1, min(first_tokens, self.max_tokens))
         self.first_max = min(self.max_tokens, max(self.first_tokens, first_max or self.max_tokens))
 
-    def add(self, phonemes: str) -> None:
+    def add(self, phonemes: str, phrase_follows: bool = False) -> None:
+        """Pend more words; `phrase_follows`: see the attribute."""
+        self.phrase_follows = phrase_follows
         for word in phonemes.split():
             while len(word) > self.max_tokens:  # one unbroken run longer than any call may be
                 self._words.append(word[: self.max_tokens])
@@ -172,7 +177,8 @@ class Segmenter:
         segment = Segment(" ".join(words), boundary_of(words[-1]), index=self.count)
         if not self._words and self.closed:
             segment.boundary = SENTENCE  # the end of the text
-        elif segment.boundary == WORD and self._words and self._starts_phrase(self._words[0]):
+        elif segment.boundary == WORD and (self._starts_phrase(self._words[0]) if self._words
+                                           else self.phrase_follows):
             segment.boundary = PHRASE
         self.count += 1
         self.emitted_tokens += len(segment.tokens)
@@ -257,7 +263,9 @@ class Segmenter:
         words = self._words
         rank = _RANK[boundary_of(words[index])]
         if index + 1 == len(words):
-            return _RANK[SENTENCE] if self.closed else rank
+            if self.closed:
+                return _RANK[SENTENCE]
+            return _RANK[PHRASE] if rank == 0 and self.phrase_follows else rank
         if rank == 0 and index + 1 >= MIN_PHRASE_WORDS and self._starts_phrase(words[index + 1]):
             return _RANK[PHRASE]
         return rank
@@ -295,3 +303,7 @@ one of them (a conjunction or preposition), never between an article and
 its noun. Languages without a list are cut at word boundaries when a clause
 is longer than a call may be."""
 
+
+def phrase_starters(language: str) -> frozenset[str]:
+    """The words that open a phrase in `language` (an espeak code: "en-us")."""
+    return frozenset(PHRASE_STARTERS.get(language.split("-")[0], ()))

@@ -137,7 +137,8 @@ def split_complete(text: str, start: int = 0) -> tuple[str, str]:
     return text[:last], text[last:]
 
 
-def split_words(text: str, min_chars: int) -> tuple[str, str]:
+def split_words(text: str, min_chars: int, before: frozenset[str] | None = None,
+                min_words: int = 1) -> tuple[str, str]:
     """Whole words of streamed text that has no cut yet, for a first segment.
 
     Like a cut at the last space at or after `min_chars` (the last word may
@@ -145,16 +146,33 @@ def split_words(text: str, min_chars: int) -> tuple[str, str]:
     inline span, nor next to a digit ("Dec 5" + ", 2025", "$3" + ".50"):
     those wait for a real cut. Looks at the last few spaces only, so a
     text that never allows one costs O(1) per call, not a rescan.
+
+    before: words that open a phrase (lower case). Then the text is cut
+    once it is `min_chars` long, anywhere, but only before one of them with
+    `min_words` words ahead of it: the words after the cut are still
+    arriving, and a call that ends between two words of a phrase is heard
+    as a stumble ("Turned on the | kitchen lights.").
     """
+    if before is not None:
+        if len(text) < min_chars:
+            return "", text
+        parts = text.split(None, min_words)
+        if len(parts) <= min_words:
+            return "", text
+        floor = len(text) - len(parts[-1]) - 1  # the space before word `min_words`: no cut earlier
+    else:
+        floor = min_chars
     end = len(text)
     for _ in range(_WORD_TRIES):
         cut = max(text.rfind(" ", 0, end), text.rfind("\n", 0, end))
-        if cut < min_chars:
+        if cut < floor:
             break
         end = cut
         if cut + 1 >= len(text) or text[cut + 1].isspace():
             continue
         if any(ch.isdigit() for ch in text[max(0, cut - 6):cut + 2]):
+            continue
+        if before is not None and not _opens(text, cut + 1, before):
             continue
         window = max(0, cut - _LINE_WINDOW)
         line = text.rfind("\n", window, cut) + 1 or window
@@ -166,4 +184,13 @@ def split_words(text: str, min_chars: int) -> tuple[str, str]:
     return "", text
 
 
-_WORD_TRIES = 8
+def _opens(text: str, start: int, words: frozenset[str]) -> bool:
+    """Whether the word at `start` is one of `words` (and wholly arrived)."""
+    match = _WORD_AT.match(text, start)
+    return bool(match) and match.end() < len(text) and match.group(1).lower() in words
+
+
+_WORD_AT = re.compile(r"[\"“‘(]*([^\s\"”’)]+)")
+
+
+_WORD_TRIES = 16
