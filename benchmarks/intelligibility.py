@@ -40,7 +40,7 @@ HERE = Path(__file__).parent
 sys.path[:0] = [str(HERE), str(HERE.parent / "tests")]
 
 from bench import Server, percentile  # noqa: E402
-from realweights import ENGLISH_VOICE, Ears, kokoro_int8, send_word_by_word, voices_file, word_errors  # noqa: E402
+from realweights import ENGLISH_VOICE, WORD_GAP, Ears, kokoro_int8, send_word_by_word, voices_file, word_errors  # noqa: E402
 from sentences import SENTENCES  # noqa: E402
 from wyoming.client import AsyncTcpClient  # noqa: E402
 from wyoming.tts import Synthesize, SynthesizeVoice  # noqa: E402
@@ -58,12 +58,13 @@ def busy_loop() -> None:
         pass
 
 
-async def over_wyoming(port: int, text: str, streamed: bool) -> tuple[np.ndarray, float]:
-    """(audio, seconds to the first audio chunk) for one request."""
+async def over_wyoming(port: int, text: str, streamed: bool, gap: float = WORD_GAP) -> tuple[np.ndarray, float]:
+    """(audio, seconds to the first audio chunk) for one request; streamed
+    a word every `gap` seconds."""
     async with AsyncTcpClient("127.0.0.1", port) as client:
         sent = time.monotonic()
         if streamed:
-            await send_word_by_word(client, text)
+            await send_word_by_word(client, text, gap=gap)
         else:
             await client.write_event(Synthesize(text=text, voice=SynthesizeVoice(name=ENGLISH_VOICE)).event())
         end = "synthesize-stopped" if streamed else "audio-stop"
@@ -99,6 +100,8 @@ async def main() -> None:
     parser.add_argument("--busy", type=int, default=0, help="busy processes started before the server")
     parser.add_argument("--config", default="{}", help="JSON merged into the server config")
     parser.add_argument("--limit", type=int, default=len(SENTENCES))
+    parser.add_argument("--word-gap", type=float, default=WORD_GAP,
+                        help="seconds between streamed words (default: a fast LLM; 0.15: a local one on a mini-PC)")
     parser.add_argument("--out", default=str(HERE / "results-intelligibility.json"))
     args = parser.parse_args()
 
@@ -114,7 +117,7 @@ async def main() -> None:
     from kokoro_onnx import Kokoro
 
     peer = Kokoro(model_path, str(english))
-    ours = KokoroModel(Path(model_path), SessionOptions(providers="cpu", optimized_dir=None))
+    ours = KokoroModel(Path(model_path), SessionOptions(providers=["CPUExecutionProvider"], optimized_dir=None))
     style = np.load(english)[ENGLISH_VOICE]
     pipeline = TextPipeline()
     rows = []
@@ -132,7 +135,7 @@ async def main() -> None:
             for way, streamed in (("plain", False), ("streamed", True)):
                 since = len(server.lines)
                 started = time.monotonic()
-                audio, ttfa = await over_wyoming(server.port, text, streamed)
+                audio, ttfa = await over_wyoming(server.port, text, streamed, args.word_gap)
                 total = time.monotonic() - started
                 await asyncio.sleep(0.05)
                 calls = [int(m[1]) for line in server.lines[since:] if (m := SEGMENTS.search(line))]
@@ -152,6 +155,7 @@ async def main() -> None:
             row[way]["seconds"] = audio.size / 24000
             row[way]["heard"] = ears.transcribe(audio)
     report = {"model": Path(model_path).name, "voice": ENGLISH_VOICE, "busy": args.busy, "config": config,
+              "word_gap": args.word_gap,
               "sentences": len(rows), "paths": {way: score(rows, way) for way in ways}, "rows": rows}
     print("\n| path | WER | audio vs one call | calls per sentence (max) | TTFA p50 s | TTFA p95 s | total s |")
     print("|---|---|---|---|---|---|---|")

@@ -42,7 +42,7 @@ def main() -> None:
     parser.add_argument("--out", default=str(Path(__file__).parent / "results-spinning.json"))
     args = parser.parse_args()
     sessions = {spin: KokoroModel(Path(args.model), SessionOptions(
-        providers="cpu", intra_op_threads=multiprocessing.cpu_count(), optimized_dir=None,
+        providers=["CPUExecutionProvider"], intra_op_threads=multiprocessing.cpu_count(), optimized_dir=None,
         extra={"session.intra_op.allow_spinning": spin})) for spin in ("1", "0")}
     with np.load(args.voices) as packs:
         style = packs[packs.files[0]]

@@ -38,7 +38,7 @@ def worker(path: str, voices: str, cache: str, requests, replies) -> None:
     release_large_buffers_to_os()
     started = time.monotonic()
     model = KokoroModel(Path(path), SessionOptions(
-        providers="cpu", intra_op_threads=multiprocessing.cpu_count(), optimized_dir=Path(cache),
+        providers=["CPUExecutionProvider"], intra_op_threads=multiprocessing.cpu_count(), optimized_dir=Path(cache),
         extra={"session.intra_op.allow_spinning": "0"}))
     with np.load(voices) as packs:
         style = packs[packs.files[0]]

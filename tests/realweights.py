@@ -132,16 +132,16 @@ class Ears:
         return " ".join(segment.text.strip() for segment in segments)
 
 
-async def send_word_by_word(client, text: str, voice: str = ENGLISH_VOICE) -> None:
+async def send_word_by_word(client, text: str, voice: str = ENGLISH_VOICE, gap: float = WORD_GAP) -> None:
     """Home Assistant's LLM path: synthesize-start, the text a word at a time
-    (WORD_GAP apart), the full-text synthesize a streaming server ignores,
+    (`gap` apart), the full-text synthesize a streaming server ignores,
     synthesize-stop."""
     name = SynthesizeVoice(name=voice)
     await client.write_event(SynthesizeStart(voice=name).event())
     words = text.split(" ")
     for index, word in enumerate(words):
         await client.write_event(SynthesizeChunk(text=word + (" " if index < len(words) - 1 else "")).event())
-        await asyncio.sleep(WORD_GAP)
+        await asyncio.sleep(gap)
     await client.write_event(Synthesize(text=text, voice=name).event())
     await client.write_event(SynthesizeStop().event())
 
