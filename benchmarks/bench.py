@@ -56,8 +56,8 @@ TEXTS = {
                  "If you are planning to hang the washing out, the morning is your best window, and "
                  "you might want to close the skylight before you go to bed tonight.",
 }
-LOG_LINE = re.compile(r"segments=(?P<segments>\d+) .*ttfa=(?P<ttfa>[\d.]+)s first_call=(?P<first>[\d.]+)s "
-                      r"model=(?P<model>[\d.]+)s wall=(?P<wall>[\d.]+)s")
+LOG_LINE = re.compile(r"chars=(?P<chars>\d+) segments=(?P<segments>\d+) .*ttfa=(?P<ttfa>[\d.]+)s "
+                      r"first_call=(?P<first>[\d.]+)s model=(?P<model>[\d.]+)s wall=(?P<wall>[\d.]+)s")
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -126,14 +126,19 @@ class Server:
         os.unlink(self.config_file.name)
 
 
+def deltas(text: str) -> list[str]:
+    """LLM-like deltas of a few words, as stream_once sends them."""
+    words = text.split(" ")
+    return [" ".join(words[i:i + 3]) + " " for i in range(0, len(words), 3)]
+
+
 async def stream_once(port: int, text: str, voice: str | None = None) -> dict:
     """One Home Assistant streaming request; timings from the client's side."""
     async with AsyncTcpClient("127.0.0.1", port) as client:
         sent = time.monotonic()
         await client.write_event(SynthesizeStart(voice=SynthesizeVoice(name=voice) if voice else None).event())
-        words = text.split(" ")
-        for i in range(0, len(words), 3):  # LLM-like deltas of a few words
-            await client.write_event(SynthesizeChunk(text=" ".join(words[i:i + 3]) + " ").event())
+        for delta in deltas(text):
+            await client.write_event(SynthesizeChunk(text=delta).event())
         await client.write_event(Synthesize(text=text).event())
         await client.write_event(SynthesizeStop().event())
         first = None
@@ -190,7 +195,11 @@ async def run_case(server: Server, text: str, streams: int, runs: int, poll: boo
         for index, item in enumerate(batch):
             item["stream"] = index
         await asyncio.sleep(0.2)
-        logs = server.request_logs(since)
+        # This batch's request lines: the last ones for this text (the line of
+        # the request before may come in after `since`, and was taken for
+        # the first run's before).
+        chars = sum(map(len, deltas(text)))
+        logs = [log for log in server.request_logs(since) if log["chars"] == chars][-streams:]
         for item, log in zip(batch, logs):
             item["calls"] = int(log["segments"])
         if streams == 1 and logs:
