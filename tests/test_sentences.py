@@ -84,6 +84,10 @@ def test_split_words_costs_constant_time_when_it_cannot_cut():
     for _ in range(2_000):
         assert split_words(text, 10) == ("", text)
     assert time.perf_counter() - started < 1
+    started = time.perf_counter()
+    for _ in range(2_000):  # looking for a phrase boundary: no rescan either
+        assert split_words(text, 10, before=frozenset({"and"}), min_words=3) == ("", text)
+    assert time.perf_counter() - started < 1
 
 
 def _stream(text: str, splits: list[int]) -> list[str]:

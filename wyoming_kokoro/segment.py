@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
+from functools import cache
 
 from .vocab import CLAUSE_MARKS, SENTENCE_MARKS, tokenize
 
@@ -304,6 +305,7 @@ its noun. Languages without a list are cut at word boundaries when a clause
 is longer than a call may be."""
 
 
+@cache
 def phrase_starters(language: str) -> frozenset[str]:
     """The words that open a phrase in `language` (an espeak code: "en-us")."""
     return frozenset(PHRASE_STARTERS.get(language.split("-")[0], ()))

@@ -156,10 +156,12 @@ def split_words(text: str, min_chars: int, before: frozenset[str] | None = None,
     if before is not None:
         if len(text) < min_chars:
             return "", text
-        parts = text.split(None, min_words)
-        if len(parts) <= min_words:
-            return "", text
-        floor = len(text) - len(parts[-1]) - 1  # the space before word `min_words`: no cut earlier
+        floor = 0  # the space before word `min_words`: no cut earlier
+        for _ in range(min_words):
+            word = _WORD_AND_SPACE.match(text, floor)
+            if not word:
+                return "", text
+            floor = word.end() - 1
     else:
         floor = min_chars
     end = len(text)
@@ -191,6 +193,10 @@ def _opens(text: str, start: int, words: frozenset[str]) -> bool:
 
 
 _WORD_AT = re.compile(r"[\"“‘(]*([^\s\"”’)]+)")
+_WORD_AND_SPACE = re.compile(r"\s*\S+\s")
+"""A word and the whitespace after it: counted from the start, so finding
+where the first few words end costs their length, not the text's."""
 
 
 _WORD_TRIES = 16
+"""Spaces looked at, from the end: a phrase boundary is a few words back."""
